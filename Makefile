@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test models test-models lint clean
+.PHONY: install run test models test-models browser-deps lint clean
 
 install: $(STAMP)
 
@@ -25,7 +25,13 @@ run: install
 test-models: install
 	$(BIN)/bgremover models fetch u2netp
 
-test: install test-models
+# Debian's Chromium for the browser tests (never a downloaded browser); needs root or sudo once.
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
+
+test: install test-models browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

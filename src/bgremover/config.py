@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_model_dir() -> Path:
@@ -21,7 +23,8 @@ class Settings(BaseSettings):
     # engine
     model_dir: Path = Field(default_factory=_default_model_dir)
     default_model: str = "bg-remover"
-    accept_licenses: list[str] = Field(default_factory=list, description="e.g. ['agpl-3.0'] to allow IS-Net")
+    # comma-separated in the environment: BGREMOVER_ACCEPT_LICENSES=agpl-3.0 allows the IS-Net weights
+    accept_licenses: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 36_000_000
     onnx_threads: int = 0  # 0: one per core
@@ -46,8 +49,25 @@ class Settings(BaseSettings):
     max_queue_depth: int = 500
     task_lease_s: int = 120
     task_max_attempts: int = 3
+    task_requeue_after_s: int = 300  # queued this long: enqueue again (the queue lost its message)
+    redis_url: str | None = None  # rate-limit counters; default: queue_url when that is redis://
+    redis_key_prefix: str = "bgremover"  # namespaces one deployment's Redis keys (queue, counters)
     signup_enabled: bool = False
+    # dashboard and billing
+    session_ttl_s: int = 7 * 24 * 3600
+    login_attempts_per_15min: int = 10  # per email and client address
+    credit_packs: str = "100=5.00,500=20.00,2000=60.00"  # credits=price in billing_currency, comma-separated
+    billing_currency: str = "EUR"
+    payment_webhook_secret: str | None = None  # HMAC-SHA256 key shared with the payment provider; unset: webhook off
+    payment_webhook_tolerance_s: int = 300  # signed timestamps older (or newer) than this are replays
     log_json: bool = False
+
+    @field_validator("accept_licenses", mode="before")
+    @classmethod
+    def _split_licences(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [x.strip().lower() for x in v.split(",") if x.strip()]
+        return v
 
     @property
     def sqlite_url(self) -> str:

@@ -1,1 +1,1 @@
-"""evaluation"""
+"""Quality evaluation: score cut-outs against ground truth exactly as shared/eval/evalcut.py does."""

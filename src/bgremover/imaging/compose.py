@@ -1,58 +1,91 @@
-"""Alpha matte + photo to the output pixels: RGBA, alpha only, cropped, or on a background colour."""
+"""Alpha matte + photo to the output pixels: RGBA, alpha only, cropped, or on a background colour.
+
+Everything here is plain numpy on uint8/float32 arrays; no model, no file format.
+"""
 from __future__ import annotations
 
 import re
 
 import numpy as np
 
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8}|[0-9a-fA-F]{3})$")
+_HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+CHANNELS = ("rgba", "alpha")
 
 
 def parse_color(text: str) -> tuple[int, int, int, int]:
-    """'#rrggbb', 'rrggbb', '#rgb' or '#rrggbbaa' to an RGBA tuple."""
+    """'#rrggbb', 'rrggbb', '#rgb', '#rgba' or '#rrggbbaa' to an RGBA tuple (alpha 255 when not given)."""
     m = _HEX.match(text.strip())
     if not m:
-        raise ValueError(f"not a hex colour: {text!r} (use #rrggbb)")
+        raise ValueError(f"not a hex colour: {text!r} (use #rrggbb or #rrggbbaa)")
     h = m.group(1)
-    if len(h) == 3:
+    if len(h) in (3, 4):
         h = "".join(c * 2 for c in h)
     if len(h) == 6:
         h += "ff"
-    return tuple(int(h[i:i + 2], 16) for i in range(0, 8, 2))  # type: ignore[return-value]
+    r, g, b, a = (int(h[i:i + 2], 16) for i in range(0, 8, 2))
+    return r, g, b, a
 
 
 def subject_box(alpha: np.ndarray, margin: int = 0, threshold: float = 0.05) -> tuple[int, int, int, int] | None:
-    """(top, bottom, left, right) of the pixels above threshold, grown by margin, or None if empty."""
-    rows = np.flatnonzero((alpha > threshold).any(axis=1))
+    """(top, bottom, left, right) of the pixels above threshold, grown by margin and clipped to the
+    image, or None when nothing is above it. Bottom and right are exclusive, as in slicing."""
+    mask = alpha > threshold
+    rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
-    cols = np.flatnonzero((alpha > threshold).any(axis=0))
+    cols = np.flatnonzero(mask.any(axis=0))
     h, w = alpha.shape
-    return (max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin),
-            max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin))
+    return (max(0, int(rows[0]) - margin), min(h, int(rows[-1]) + 1 + margin),
+            max(0, int(cols[0]) - margin), min(w, int(cols[-1]) + 1 + margin))
+
+
+def to_alpha8(alpha: np.ndarray) -> np.ndarray:
+    """Float alpha in [0, 1] to uint8, rounded (not truncated, so 0.999 stays opaque)."""
+    return np.clip(alpha * np.float32(255.0) + np.float32(0.5), 0, 255).astype(np.uint8)
 
 
 def compose_cutout(foreground: np.ndarray, alpha: np.ndarray, *, channels: str = "rgba", crop: bool = False,
                    crop_margin: int = 0, bg_color: str | None = None) -> np.ndarray:
-    """Output pixels (uint8). ``foreground`` is the colour to show where alpha > 0 (ideally the
-    estimated foreground, free of the old background); ``alpha`` is float in [0, 1]."""
-    a8 = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    """Output pixels (uint8): H x W x 4 (RGBA), H x W x 3 (on an opaque colour) or H x W (alpha only).
+
+    ``foreground`` is the colour to show where alpha > 0 (ideally the estimated foreground, free of the
+    old background); ``alpha`` is float in [0, 1]. With ``crop`` the result is cut to the subject's box
+    plus ``crop_margin`` pixels (a matte with no subject is left uncropped). ``bg_color`` composites the
+    cut-out over that colour; if the colour itself is partly transparent the result keeps an alpha channel
+    (Porter-Duff "over"). ``channels="alpha"`` returns the matte alone and ignores ``bg_color``.
+    """
+    if channels not in CHANNELS:
+        raise ValueError(f"channels must be one of {', '.join(CHANNELS)}, not {channels!r}")
+    if foreground.shape[:2] != alpha.shape:
+        raise ValueError(f"foreground {foreground.shape[:2]} and alpha {alpha.shape} differ in size")
     fg = foreground
     if crop:
         box = subject_box(alpha, crop_margin)
         if box is not None:
-            t, b, l, r = box
-            a8, fg, alpha = a8[t:b, l:r], fg[t:b, l:r], alpha[t:b, l:r]
+            t, b, left, right = box
+            fg, alpha = fg[t:b, left:right], alpha[t:b, left:right]
+    a8 = to_alpha8(alpha)
     if channels == "alpha":
         return a8
-    if bg_color:
-        r, g, b_, a = parse_color(bg_color)
-        bg = np.array([r, g, b_], np.float32)
-        af = alpha[..., None].astype(np.float32)
+    if not bg_color:
+        out = np.empty(a8.shape + (4,), np.uint8)
+        out[..., :3] = fg
+        out[..., 3] = a8
+        return out
+    return _over_color(fg, alpha.astype(np.float32, copy=False), a8, parse_color(bg_color))
+
+
+def _over_color(fg: np.ndarray, alpha: np.ndarray, a8: np.ndarray, color: tuple[int, int, int, int]) -> np.ndarray:
+    r, g, b, a = color
+    bg = np.array([r, g, b], np.float32)
+    af = alpha[..., None]
+    if a == 255:
         rgb = fg.astype(np.float32) * af + bg * (1.0 - af)
-        rgb8 = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
-        if a == 255:
-            return rgb8
-        out_a = np.clip(a8.astype(np.float32) + a * (1 - alpha), 0, 255).astype(np.uint8)
-        return np.dstack([rgb8, out_a])
-    return np.dstack([fg, a8])
+        return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    bg_a = a / 255.0
+    out_a = af + bg_a * (1.0 - af)  # Porter-Duff over, straight (not premultiplied) colours
+    rgb = (fg.astype(np.float32) * af + bg * (bg_a * (1.0 - af))) / np.maximum(out_a, 1e-6)
+    out = np.empty(a8.shape + (4,), np.uint8)
+    out[..., :3] = np.clip(rgb + 0.5, 0, 255)
+    out[..., 3] = np.clip(out_a[..., 0] * 255.0 + 0.5, 0, 255)
+    return out

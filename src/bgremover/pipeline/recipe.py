@@ -1,13 +1,46 @@
-"""Run a preset's recipe: which models, how their maps are combined, how edges are refined."""
+"""Run a preset's recipe: which models, how their maps are combined, how edges are refined.
+
+A recipe is data (``[presets.NAME.recipe]`` in ``catalog.toml``), parsed and checked here once
+per preset, and interpreted by ``run_recipe`` with no per-preset branches::
+
+    [presets.bg-remover-hq.recipe]
+    weights = { u2net = 2.0, u2netp = 1.0 }   # weighted mean of the models' maps (default: equal)
+    flip = true                               # horizontal-flip test-time augmentation
+    [presets.bg-remover-hq.recipe.refine]     # see pipeline/refine.py RefineParams
+    method = "guided"
+    radius = 2
+    [presets.bg-remover-hq.recipe.foreground] # see pipeline/foreground.py ForegroundParams
+    method = "blur_fusion"
+
+Unknown keys are rejected with the preset's name and the keys it accepts, so a typo in an
+operator's catalog fails at start-up instead of silently running the defaults.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bgremover.inference.catalog import Preset
 from bgremover.inference.registry import SegmenterRegistry
-from bgremover.pipeline.refine import refine_alpha
+from bgremover.pipeline.ensemble import ensemble_map
+from bgremover.pipeline.foreground import ForegroundParams, estimate_foreground
+from bgremover.pipeline.refine import RefineParams, refine_alpha
+
+
+class RecipeError(ValueError):
+    """A preset's recipe table is malformed (an operator's catalog error, found at load time)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    weights: dict[str, float]
+    flip: bool = False
+    refine: RefineParams = field(default_factory=RefineParams)
+    foreground: ForegroundParams = field(default_factory=ForegroundParams)
 
 
 @dataclass
@@ -17,13 +50,70 @@ class Matte:
     timings: dict[str, float]
 
 
-def run_recipe(rgb: np.ndarray, preset: Preset, registry: SegmenterRegistry) -> Matte:
-    import time
+_TOP_KEYS = {"weights", "flip", "refine", "foreground"}
 
+
+def _section(preset: str, name: str, cls: type, table: Any) -> Any:
+    if not isinstance(table, dict):
+        raise RecipeError(f"preset {preset!r}: recipe.{name} must be a table, not {table!r}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise RecipeError(f"preset {preset!r}: unknown key(s) {', '.join(unknown)} in recipe.{name}; "
+                          f"accepted: {', '.join(known)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise RecipeError(f"preset {preset!r}: {exc}") from None
+
+
+def parse_recipe(name: str, models: tuple[str, ...], table: dict[str, Any]) -> Recipe:
+    """Check and type a preset's recipe table; ``models`` are the preset's models."""
+    unknown = sorted(set(table) - _TOP_KEYS)
+    if unknown:
+        raise RecipeError(f"preset {name!r}: unknown recipe key(s) {', '.join(unknown)}; "
+                          f"accepted: {', '.join(sorted(_TOP_KEYS))}")
+    if not models:
+        raise RecipeError(f"preset {name!r} names no models")
+    weights = table.get("weights", {m: 1.0 for m in models})
+    if not isinstance(weights, dict) or set(weights) != set(models):
+        raise RecipeError(f"preset {name!r}: recipe.weights must give a weight to each of its models "
+                          f"({', '.join(models)}), got {weights!r}")
+    if any(not isinstance(w, (int, float)) or w <= 0 for w in weights.values()):
+        raise RecipeError(f"preset {name!r}: recipe.weights must be positive numbers, got {weights!r}")
+    flip = table.get("flip", False)
+    if not isinstance(flip, bool):
+        raise RecipeError(f"preset {name!r}: recipe.flip must be true or false, not {flip!r}")
+    return Recipe(
+        weights={m: float(weights[m]) for m in models},
+        flip=flip,
+        refine=_section(name, "refine", RefineParams, table.get("refine", {})),
+        foreground=_section(name, "foreground", ForegroundParams, table.get("foreground", {})),
+    )
+
+
+_parsed: dict[tuple[str, tuple[str, ...], str], Recipe] = {}
+
+
+def recipe_of(preset: Preset) -> Recipe:
+    """The preset's parsed recipe, parsed once per distinct preset."""
+    key = (preset.name, preset.models, repr(preset.recipe))
+    recipe = _parsed.get(key)
+    if recipe is None:
+        recipe = _parsed[key] = parse_recipe(preset.name, preset.models, preset.recipe)
+    return recipe
+
+
+def run_recipe(rgb: np.ndarray, preset: Preset, registry: SegmenterRegistry) -> Matte:
+    """Photo (uint8 HxWx3) to alpha and foreground colour, with seconds per stage."""
+    recipe = recipe_of(preset)
     t0 = time.perf_counter()
-    probs = [registry.get(m).predict(rgb) for m in preset.models]
-    prob = np.mean(probs, axis=0) if len(probs) > 1 else probs[0]
+    prob = ensemble_map(rgb, recipe.weights, registry, flip=recipe.flip)
     t1 = time.perf_counter()
-    alpha = refine_alpha(rgb, prob, **preset.recipe.get("refine", {}))
+    alpha = refine_alpha(rgb, prob, recipe.refine)
     t2 = time.perf_counter()
-    return Matte(alpha=alpha, foreground=rgb, timings={"predict": t1 - t0, "refine": t2 - t1})
+    fg = estimate_foreground(rgb, alpha, recipe.foreground)
+    t3 = time.perf_counter()
+    return Matte(alpha=alpha, foreground=fg,
+                 timings={"predict": t1 - t0, "refine": t2 - t1, "foreground": t3 - t2})

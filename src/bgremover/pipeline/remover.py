@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -33,6 +33,8 @@ class CutoutOptions:
             raise ValueError(f"channels must be rgba or alpha, not {self.channels!r}")
         if self.crop_margin < 0:
             raise ValueError("crop_margin must be >= 0")
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"quality must be 1-100, not {self.quality}")
         if self.bg_color is not None:
             parse_color(self.bg_color)
 
@@ -65,7 +67,8 @@ class Remover:
         return run_recipe(rgb, self.preset(model), self.registry)
 
     def remove(self, data: bytes, options: CutoutOptions | None = None, **kw: object) -> Cutout:
-        opts = options or CutoutOptions(**kw)  # type: ignore[arg-type]
+        # keyword options alone, or on top of an options object
+        opts = replace(options, **kw) if options else CutoutOptions(**kw)  # type: ignore[arg-type]
         opts.validate()
         preset = self.preset(opts.model)
         t0 = time.perf_counter()

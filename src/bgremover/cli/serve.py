@@ -1,0 +1,44 @@
+"""``bgremover serve``: the whole service on one machine — migrations, worker processes, then the HTTP API."""
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(host: str = typer.Option(None, help="Address to bind (default: BGREMOVER_HOST, 127.0.0.1)."),
+              port: int = typer.Option(None, help="Port (default: BGREMOVER_PORT, 8000)."),
+              workers: int = typer.Option(None, help="Worker processes to start and supervise "
+                                                     "(default: BGREMOVER_WORKERS)."),
+              api_only: bool = typer.Option(False, "--api-only", help="Serve the API only; workers run elsewhere "
+                                                                       "(`bgremover worker`).")) -> None:
+        """Run the API and its workers. Ctrl-C stops everything (workers finish their current task)."""
+        import logging
+
+        import uvicorn
+
+        from bgremover.cli.logs import configure_logging
+        from bgremover.config import load_settings
+        from bgremover.jobs.supervisor import WorkerSupervisor
+        from bgremover.service.secret_key import load_secret_key
+        from bgremover.store.migrate import upgrade
+        from bgremover.web.app import create_app
+
+        settings = load_settings()
+        configure_logging(settings)
+        log = logging.getLogger("bgremover.serve")
+        if settings.effective_database_url.startswith("sqlite"):  # embedded: we own the database
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            upgrade(settings.effective_database_url)
+        load_secret_key(settings)  # create it once, before any child process races for it
+        app_ = create_app(settings)
+        count = 0 if api_only else (settings.workers if workers is None else workers)
+        supervisor = WorkerSupervisor(count)
+        supervisor.start()
+        bind_host, bind_port = host or settings.host, port or settings.port
+        log.info("serving on http://%s:%d with %d worker process(es)", bind_host, bind_port, count)
+        try:
+            uvicorn.Server(uvicorn.Config(app_, host=bind_host, port=bind_port, access_log=False, log_config=None,
+                                          timeout_graceful_shutdown=10)).run()
+        finally:
+            supervisor.stop()

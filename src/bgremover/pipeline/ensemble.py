@@ -1,0 +1,45 @@
+"""One probability map from several models and test-time augmentations.
+
+Each model sees the photo once (plus once mirrored when ``flip`` is on: a mirrored photo is as
+valid an input, and the two maps' errors are partly independent). Maps of different sizes
+(320 for U²-Net, 1024 for IS-Net) are brought to the largest before they are combined by a
+weighted mean. The preprocessing is done once per model; the mirror is a flip of its tensor.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from bgremover.inference.registry import SegmenterRegistry
+
+
+def model_map(rgb: np.ndarray, model_id: str, registry: SegmenterRegistry, *, flip: bool = False) -> np.ndarray:
+    """The model's probability map (its own resolution, float32 in [0, 1]), flip-averaged if asked."""
+    seg = registry.get(model_id)
+    batch = seg.preprocess(rgb)
+    prob = seg.postprocess(seg.run(batch)[0])
+    if flip:
+        mirrored = seg.postprocess(seg.run(np.ascontiguousarray(batch[..., ::-1]))[0])
+        prob = 0.5 * (prob + mirrored[:, ::-1])
+    return prob.astype(np.float32)
+
+
+def combine(maps: list[np.ndarray], weights: list[float]) -> np.ndarray:
+    """Weighted mean of maps, each resized (bilinear) to the largest map's size."""
+    if len(maps) == 1:
+        return maps[0]
+    h = max(m.shape[0] for m in maps)
+    w = max(m.shape[1] for m in maps)
+    total = np.zeros((h, w), np.float32)
+    for m, wt in zip(maps, weights):
+        if m.shape != (h, w):
+            m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
+        total += np.float32(wt) * m
+    return total / np.float32(sum(weights))
+
+
+def ensemble_map(rgb: np.ndarray, weights: dict[str, float], registry: SegmenterRegistry, *,
+                 flip: bool = False) -> np.ndarray:
+    ids = list(weights)
+    maps = [model_map(rgb, m, registry, flip=flip) for m in ids]
+    return combine(maps, [weights[m] for m in ids])

@@ -1,0 +1,143 @@
+"""The worker's side of the task state machine: claim with a lease, heartbeat, finish once, reap lost leases.
+
+A claim is a conditional UPDATE (``WHERE status = 'queued'``) that also sets a random lease token. Only the
+holder of the current token can finish the task, and finishing is another conditional UPDATE: so a task
+whose worker died and which then ran again elsewhere is still charged (or refunded) exactly once.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from bgremover.config import Settings
+from bgremover.service import credits
+from bgremover.service.tasks import FAILED, PROCESSING, QUEUED, SUCCEEDED, TaskQueue, TaskRecord, get_task
+from bgremover.store.database import Database
+from bgremover.store.tables import tasks, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE_EXPIRED = "task_lease_expired"
+
+
+@dataclass(frozen=True)
+class Claim:
+    task: TaskRecord
+    token: str
+
+
+@dataclass(frozen=True)
+class ResultInfo:
+    key: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+
+
+def claim_task(db: Database, settings: Settings, task_id: str) -> Claim | None:
+    """Take a queued task for this worker, or None if it is not queued (canceled, done, or taken)."""
+    token = secrets.token_hex(16)
+    now = utcnow()
+    with db.write() as conn:
+        res = conn.execute(update(tasks).where(tasks.c.id == task_id, tasks.c.status == QUEUED).values(
+            status=PROCESSING, attempts=tasks.c.attempts + 1, lease_token=token,
+            lease_expires_at=now + timedelta(seconds=settings.task_lease_s),
+            started_at=func.coalesce(tasks.c.started_at, now)))
+        if res.rowcount != 1:
+            return None
+    return Claim(get_task(db, task_id), token)
+
+
+def extend_lease(db: Database, settings: Settings, claim: Claim) -> bool:
+    """Heartbeat: push the lease out; False when the lease was lost (reaped) meanwhile."""
+    with db.write() as conn:
+        res = conn.execute(update(tasks).where(tasks.c.id == claim.task.id, tasks.c.status == PROCESSING,
+                                               tasks.c.lease_token == claim.token)
+                           .values(lease_expires_at=utcnow() + timedelta(seconds=settings.task_lease_s)))
+        return res.rowcount == 1
+
+
+def complete_task(db: Database, settings: Settings, claim: Claim, result: ResultInfo, busy_s: float) -> bool:
+    """processing → succeeded and charge, once; the result blob must already be stored completely."""
+    now = utcnow()
+    with db.write() as conn:
+        res = conn.execute(update(tasks).where(tasks.c.id == claim.task.id, tasks.c.status == PROCESSING,
+                                               tasks.c.lease_token == claim.token).values(
+            status=SUCCEEDED, finished_at=now, lease_token=None, lease_expires_at=None,
+            credits_charged=tasks.c.credits_reserved, busy_s=tasks.c.busy_s + busy_s,
+            result_key=result.key, result_content_type=result.content_type, result_width=result.width,
+            result_height=result.height, result_bytes=result.bytes,
+            result_expires_at=now + timedelta(seconds=settings.result_ttl_s)))
+        if res.rowcount != 1:
+            return False
+        credits.settle(conn, account_id=claim.task.account_id, task_id=claim.task.id,
+                       amount=claim.task.credits_reserved, charged=True)
+    return True
+
+
+def fail_task(db: Database, claim: Claim, code: str, message: str, busy_s: float = 0.0) -> bool:
+    """processing → failed and refund, once."""
+    with db.write() as conn:
+        res = conn.execute(update(tasks).where(tasks.c.id == claim.task.id, tasks.c.status == PROCESSING,
+                                               tasks.c.lease_token == claim.token).values(
+            status=FAILED, finished_at=utcnow(), lease_token=None, lease_expires_at=None,
+            busy_s=tasks.c.busy_s + busy_s, error_code=code, error_message=message[:1000]))
+        if res.rowcount != 1:
+            return False
+        credits.settle(conn, account_id=claim.task.account_id, task_id=claim.task.id,
+                       amount=claim.task.credits_reserved, charged=False)
+    return True
+
+
+def reap_expired_leases(db: Database, settings: Settings, queue: TaskQueue) -> dict[str, int]:
+    """Re-queue processing tasks whose lease ran out (worker died), or fail and refund them after the last attempt.
+
+    Also re-enqueues tasks that have sat queued far longer than any queue wait (a queue that lost messages).
+    Safe to run in many processes at once: every change is conditional on the state it saw.
+    """
+    now = utcnow()
+    counts = {"requeued": 0, "failed": 0, "reenqueued": 0}
+    with db.read() as conn:
+        expired = conn.execute(select(tasks.c.id, tasks.c.attempts, tasks.c.lease_token, tasks.c.account_id,
+                                      tasks.c.credits_reserved)
+                               .where(tasks.c.status == PROCESSING, tasks.c.lease_expires_at < now).limit(500)).all()
+        # A duplicate message is harmless (claiming is conditional), so this errs on the side of re-sending.
+        stale_before = now - timedelta(seconds=settings.task_requeue_after_s)
+        stale = conn.execute(select(tasks.c.id).where(tasks.c.status == QUEUED, tasks.c.queued_at < stale_before)
+                             .limit(500)).scalars().all()
+    for t in expired:
+        cond = (tasks.c.id == t.id, tasks.c.status == PROCESSING, tasks.c.lease_token == t.lease_token)
+        with db.write() as conn:
+            if t.attempts < settings.task_max_attempts:
+                res = conn.execute(update(tasks).where(*cond).values(status=QUEUED, lease_token=None,
+                                                                     lease_expires_at=None, queued_at=now))
+                done = res.rowcount == 1
+            else:
+                res = conn.execute(update(tasks).where(*cond).values(
+                    status=FAILED, finished_at=now, lease_token=None, lease_expires_at=None,
+                    error_code=LEASE_EXPIRED,
+                    error_message=f"the worker stopped responding {t.attempts} times; the task was given up"))
+                done = res.rowcount == 1
+                if done:
+                    credits.settle(conn, account_id=t.account_id, task_id=t.id, amount=t.credits_reserved,
+                                   charged=False)
+        if done and t.attempts < settings.task_max_attempts:
+            counts["requeued"] += 1
+            log.warning("task %s lease expired (attempt %d); re-queued", t.id, t.attempts)
+            queue.enqueue(t.id)
+        elif done:
+            counts["failed"] += 1
+            log.warning("task %s lease expired after %d attempts; failed and refunded", t.id, t.attempts)
+    for task_id in stale:
+        with db.write() as conn:
+            res = conn.execute(update(tasks).where(tasks.c.id == task_id, tasks.c.status == QUEUED,
+                                                   tasks.c.queued_at < stale_before).values(queued_at=now))
+        if res.rowcount == 1:
+            counts["reenqueued"] += 1
+            queue.enqueue(task_id)
+    return counts

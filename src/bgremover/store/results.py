@@ -1,0 +1,93 @@
+"""Result (and uploaded input) blobs: files in the data dir, or rows in the database for scale-out."""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import delete, insert, select
+
+from bgremover.config import Settings
+from bgremover.store.base import ResultStore
+from bgremover.store.database import Database
+from bgremover.store.tables import result_blobs, utcnow
+
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def _check_key(key: str) -> str:
+    if not _KEY.match(key) or ".." in key:
+        raise ValueError(f"invalid blob key {key!r}")
+    return key
+
+
+class LocalResultStore:
+    """One file per key under ``root``; written to a temporary file, then renamed into place."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+
+class DatabaseResultStore:
+    """Blobs in the ``result_blobs`` table, so API and workers on different hosts need no shared file system."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def put(self, key: str, data: bytes) -> None:
+        with self.db.write() as conn:
+            conn.execute(delete(result_blobs).where(result_blobs.c.key == _check_key(key)))
+            conn.execute(insert(result_blobs).values(key=key, data=data, created_at=utcnow()))
+
+    def get(self, key: str) -> bytes | None:
+        with self.db.read() as conn:
+            return conn.execute(select(result_blobs.c.data).where(result_blobs.c.key == _check_key(key))).scalar()
+
+    def delete(self, key: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(delete(result_blobs).where(result_blobs.c.key == _check_key(key)))
+
+    def exists(self, key: str) -> bool:
+        with self.db.read() as conn:
+            return conn.execute(select(result_blobs.c.key).where(result_blobs.c.key == _check_key(key))).first() \
+                is not None
+
+
+def make_result_store(settings: Settings, db: Database) -> ResultStore:
+    """``local`` (default with SQLite) or ``database`` (default with any other database)."""
+    kind = settings.result_store or ("local" if db.dialect == "sqlite" else "database")
+    if kind == "local":
+        return LocalResultStore(settings.data_dir / "results")
+    if kind == "database":
+        return DatabaseResultStore(db)
+    raise ValueError(f"BGREMOVER_RESULT_STORE must be 'local' or 'database', not {kind!r}")

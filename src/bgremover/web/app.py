@@ -1,0 +1,69 @@
+"""The FastAPI application, built by ``create_app(settings)``: the composition root of the API process.
+
+    web/routes/*   one router per resource, thin: parse, call service/, shape the answer (web/views.py)
+    web/schemas.py request and response bodies (the contract's field names)
+    web/deps.py    app state, API key → account, rate limit
+    web/errors.py  error code → HTTP status table and the error envelope
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from bgremover import __version__
+from bgremover.config import Settings, load_settings
+from bgremover.pipeline.remover import Remover
+from bgremover.service.secret_key import load_secret_key
+from bgremover.service.tasks import TaskQueue
+from bgremover.store.database import Database
+from bgremover.store.ratelimit import make_rate_counter
+from bgremover.store.results import make_result_store
+from bgremover.web.access_log import AccessLogMiddleware
+from bgremover.web.errors import install_error_handlers
+from bgremover.web.metrics import Metrics
+from bgremover.web.routes import billing, health, models, remove_bg, tasks
+from bgremover.web.state import AppState
+
+DESCRIPTION = ("Background removal as a service. Submit an image, poll the task, download a PNG/WebP with alpha. "
+               "Errors always answer `{\"error\": {\"code\", \"message\"}}`; codes are listed in docs/errors.md.")
+
+
+def default_queue(settings: Settings) -> TaskQueue:
+    from bgremover.jobs.queue import make_huey
+    from bgremover.jobs.tasks import register_jobs
+
+    return register_jobs(make_huey(settings), settings).queue
+
+
+def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    db = Database.from_settings(settings)
+    queue = queue or default_queue(settings)
+    metrics = Metrics(db, queue)
+    state = AppState(settings=settings, db=db, blobs=make_result_store(settings, db),
+                     queue=queue, secret=load_secret_key(settings),
+                     remover=Remover(settings), rate_counter=make_rate_counter(db, settings), metrics=metrics)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(title="bgremover API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url="/docs", openapi_url="/openapi.json", redoc_url=None)
+    app.state.bg = state
+    install_error_handlers(app)
+    for module in (remove_bg, tasks, models, billing, health):
+        app.include_router(module.router)
+    from bgremover.web.dashboard import install_dashboard
+
+    install_dashboard(app)  # browser pages, console, decision panel, payment webhook (web/dashboard/)
+    app.add_middleware(AccessLogMiddleware, metrics=metrics)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory bgremover.web.app:app_factory``: settings from the environment."""
+    return create_app(load_settings())

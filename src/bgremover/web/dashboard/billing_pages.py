@@ -1,0 +1,58 @@
+"""/dashboard/billing: balance and ledger (the data of ``GET /billing/credits``), orders, and top-up.
+
+Placing an order grants nothing: credits arrive only when an admin marks the order paid or the payment
+provider's signed webhook confirms it (``payment_webhook.py``).
+"""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from bgremover.service import credits, orders
+from bgremover.service.errors import ValidationFailed
+from bgremover.web.dashboard.render import render, see_other
+from bgremover.web.dashboard.session import Session, check_form_csrf
+from bgremover.web.deps import StateDep
+
+router = APIRouter(include_in_schema=False)
+
+NOTICES = {"ordered": "Order placed. Credits are added once the payment is confirmed.",
+           "canceled": "The order was canceled."}
+
+
+def _billing_page(request: Request, state: StateDep, session: Session, *, error: str | None = None,
+                  status: int = 200) -> Response:
+    account_id = session.account.id
+    return render(request, "billing.html", session, status=status, error=error,
+                  notice=NOTICES.get(request.query_params.get("done", "")),
+                  balance=credits.balance(state.db, account_id=account_id, limit=50),
+                  orders=orders.list_orders(state.db, account_id=account_id),
+                  packs=orders.credit_packs(state.settings))
+
+
+@router.get("/dashboard/billing")
+def billing_page(request: Request, state: StateDep, session: Session) -> Response:
+    return _billing_page(request, state, session)
+
+
+@router.post("/dashboard/billing/orders")
+async def place_order(request: Request, state: StateDep, session: Session) -> Response:
+    form = await check_form_csrf(request, session)
+    try:
+        pack = int(form.get("pack", ""))
+        await run_in_threadpool(orders.create_order, state.db, state.settings, account_id=session.account.id,
+                                pack_credits=pack)
+    except (ValueError, ValidationFailed):
+        return _billing_page(request, state, session, error="Choose one of the credit packs.", status=400)
+    return see_other("/dashboard/billing?done=ordered")
+
+
+@router.post("/dashboard/billing/orders/{order_id}/cancel")
+async def cancel_order(order_id: str, request: Request, state: StateDep, session: Session) -> Response:
+    await check_form_csrf(request, session)
+    try:
+        await run_in_threadpool(orders.cancel_order, state.db, order_id=order_id, account_id=session.account.id)
+    except (orders.OrderNotFound, orders.OrderNotPending) as exc:
+        return _billing_page(request, state, session, error=exc.message, status=409)
+    return see_other("/dashboard/billing?done=canceled")

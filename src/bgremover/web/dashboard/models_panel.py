@@ -1,0 +1,48 @@
+"""/models: the decision panel. Every public model, cheapest first, with what it costs, how good and how fast
+it measured, what it accepts, its licence, where it runs, whether it is available and how to call it.
+
+The rows are the payload of ``GET /api/v1/models`` (same function, same order), joined with the catalog's
+model files (where the model runs) and the live median latency of the last 24 hours from the tasks table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from bgremover.service.usage import LiveLatency, live_latency
+from bgremover.web.dashboard.render import render
+from bgremover.web.dashboard.session import MaybeSession
+from bgremover.web.deps import StateDep
+from bgremover.web.routes.models import list_models
+from bgremover.web.schemas import ModelPublic
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    model: ModelPublic
+    runs_on: str  # where the weights run
+    weights: list[str]  # "u2netp.onnx (4.6 MB, Apache-2.0)"
+    live: LiveLatency | None
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n else "size unknown"
+
+
+@router.get("/models")
+async def models_panel(request: Request, state: StateDep, session: MaybeSession) -> Response:
+    listing = list_models(state)
+    live = await run_in_threadpool(live_latency, state.db)
+    catalog = state.remover.catalog
+    rows = []
+    for m in listing.models:
+        preset = catalog.presets[m.id]
+        specs = [catalog.models[name] for name in preset.models]
+        weights = [f"{s.file} ({_megabytes(s.bytes)}, {s.licence})" for s in specs]
+        rows.append(PanelRow(m, "local model: ONNX Runtime on this server", weights, live.get(m.id)))
+    return render(request, "models.html", session, rows=rows)

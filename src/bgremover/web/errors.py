@@ -1,0 +1,134 @@
+"""Every error code the API answers with, its HTTP status, and the one envelope: ``{"error": {"code", "message"}}``.
+
+``ERRORS`` is the single table; ``docs/errors.md`` is generated from it (``python -m bgremover.web.errors``)
+and a test keeps the two equal. Codes marked ``task`` appear in a failed task's ``error.code``.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bgremover.errors import BgRemoverError
+from bgremover.service.errors import QueueFull, RateLimited
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    status: int
+    where: str  # "http": an HTTP answer; "task": a failed task's error; "both"
+    meaning: str
+
+
+ERRORS: dict[str, ErrorSpec] = {
+    "validation_error": ErrorSpec(400, "http", "The request body, a parameter or a header is malformed or out of range."),
+    "unsupported_model": ErrorSpec(400, "http", "No such model on this endpoint; see GET /api/v1/models."),
+    "model_not_available": ErrorSpec(503, "both", "The model's weights are not installed on this endpoint."),
+    "license_not_accepted": ErrorSpec(503, "both", "The model's licence has not been accepted by the operator."),
+    "unauthorized": ErrorSpec(401, "http", "No API key, or an unknown or revoked one."),
+    "insufficient_credits": ErrorSpec(402, "http", "The balance does not cover the model's credits; nothing was created."),
+    "rate_limited": ErrorSpec(429, "http", "Requests per minute (per key) or tasks in flight (per account) over the limit; "
+                                           "see Retry-After and X-RateLimit-*."),
+    "queue_full": ErrorSpec(503, "http", "The service is saturated (queue deeper than its limit); retry after Retry-After."),
+    "task_not_found": ErrorSpec(404, "http", "No such task for this key (another account's task answers the same)."),
+    "task_not_cancelable": ErrorSpec(409, "http", "Only a queued task can be canceled."),
+    "result_not_ready": ErrorSpec(409, "http", "The task has not succeeded yet."),
+    "result_expired": ErrorSpec(410, "http", "The result has passed its expiry and was deleted."),
+    "idempotency_conflict": ErrorSpec(409, "http", "The Idempotency-Key was already used for a different request."),
+    "not_found": ErrorSpec(404, "http", "No such route."),
+    "method_not_allowed": ErrorSpec(405, "http", "The route exists but not with this method."),
+    "image_too_large": ErrorSpec(413, "both", "The image has more bytes or pixels than this endpoint accepts."),
+    "unsupported_image": ErrorSpec(400, "both", "The bytes are not a JPEG, PNG or WebP image."),
+    "corrupt_image": ErrorSpec(400, "both", "The image is truncated or cannot be decoded."),
+    "image_fetch_failed": ErrorSpec(400, "both", "The image URL could not be fetched (unreachable, HTTP error, too slow, "
+                                                "too many redirects, malformed data: URI)."),
+    "image_fetch_forbidden": ErrorSpec(400, "both", "The image URL points to an address the SSRF policy refuses, "
+                                                   "or carries credentials."),
+    "model_corrupt": ErrorSpec(500, "task", "The model file on the server fails its checksum (operator: re-fetch it)."),
+    "model_fetch_failed": ErrorSpec(500, "task", "The server could not fetch the model's weights."),
+    "account_not_found": ErrorSpec(404, "http", "No such account (administration)."),
+    "account_exists": ErrorSpec(409, "http", "An account with this email exists already (administration)."),
+    "key_not_found": ErrorSpec(404, "http", "No such API key (administration)."),
+    "task_lease_expired": ErrorSpec(500, "task", "The worker processing the task died on every attempt."),
+    "order_not_found": ErrorSpec(404, "http", "No such credit order (another account's order answers the same)."),
+    "order_not_pending": ErrorSpec(409, "http", "The order is already paid or canceled."),
+    "webhook_rejected": ErrorSpec(400, "http", "A payment webhook with a bad signature, a timestamp outside the "
+                                               "tolerance (a replay), or a body that is not a valid event."),
+    "webhook_disabled": ErrorSpec(404, "http", "No payment webhook secret is configured on this endpoint."),
+    "csrf_failed": ErrorSpec(403, "http", "A dashboard form or console call without this session's CSRF token."),
+    "forbidden": ErrorSpec(403, "http", "Signed in, but this page is for administrators."),
+    "internal_error": ErrorSpec(500, "both", "An unexpected error; it is logged on the server."),
+}
+
+
+def status_for(code: str) -> int:
+    spec = ERRORS.get(code)
+    return spec.status if spec else 500
+
+
+def error_response(code: str, message: str, status: int | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status or status_for(code),
+                        headers=headers)
+
+
+def _limit_headers(exc: BgRemoverError) -> dict[str, str]:
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after), "X-RateLimit-Limit": str(exc.limit),
+                "X-RateLimit-Remaining": str(exc.remaining), "X-RateLimit-Reset": str(exc.reset or exc.retry_after),
+                "X-RateLimit-Scope": exc.scope}
+    if isinstance(exc, QueueFull):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body",)) or "body"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BgRemoverError)
+    async def _bgremover_error(_req: Request, exc: BgRemoverError) -> JSONResponse:
+        if exc.code not in ERRORS:
+            log.error("error code %s is missing from web/errors.py ERRORS", exc.code)
+        return error_response(exc.code, exc.message, headers=_limit_headers(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response("validation_error", _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "internal_error")
+        detail = exc.detail if isinstance(exc.detail, str) else code
+        return error_response(code, detail, status=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s", type(exc).__name__, exc_info=exc)
+        return error_response("internal_error", "internal error; it has been logged")
+
+
+def render_markdown() -> str:
+    lines = ["# Error codes", "",
+             "Every error answers `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}` with the status below.",
+             "A failed task carries the same `{code, message}` in its `error` field (column *where*: `task`/`both`).",
+             "Generated from `src/bgremover/web/errors.py` (`python -m bgremover.web.errors > docs/errors.md`).", "",
+             "| code | HTTP status | where | meaning |", "|---|---|---|---|"]
+    for code, spec in ERRORS.items():
+        lines.append(f"| `{code}` | {spec.status} | {spec.where} | {spec.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

