@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     result_store: str | None = None  # "local" (default embedded) or "database"
     workers: int = 1
     host: str = "127.0.0.1"
+    public_url: str | None = None  # e.g. https://bg.example.com behind a reverse proxy; result URLs start with it
     port: int = 8000
     secret_key: str | None = None  # generated and kept in data_dir when not given
     fetch_allow_networks: str = ""  # comma-separated CIDRs allowed despite the SSRF policy

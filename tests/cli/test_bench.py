@@ -38,6 +38,8 @@ def test_bad_sizes_are_refused_before_anything_runs() -> None:
     assert res.exit_code == 2 and "megapixels" in res.output
     res = runner.invoke(app, ["bench", "--sizes", "0"])
     assert res.exit_code == 2
+    res = runner.invoke(app, ["bench", "--service", "-", "--concurrency", "0,4"])
+    assert res.exit_code == 2 and "concurrency" in res.output
 
 
 def test_an_unknown_preset_is_a_typed_error(remover) -> None:

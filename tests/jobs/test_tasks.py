@@ -10,7 +10,6 @@ from bgremover.jobs.queue import make_huey
 from bgremover.jobs.tasks import register_jobs, run_task
 from bgremover.service import credits
 from bgremover.service.tasks import TaskRequest, get_task, submit_task
-from bgremover.store.database import Database
 from bgremover.store.migrate import upgrade
 from service.helpers import make_account
 from web.images import photo_bytes

@@ -50,3 +50,15 @@ def test_tasks_in_flight_limit_is_part_of_the_same_statement(db, tmp_path):
         submit(db, tmp_path, acc, settings=settings)
     assert exc.value.scope == "tasks"
     assert credits.balance(db, account_id=acc).credits == 7
+
+
+def test_the_database_itself_refuses_a_negative_balance(db):
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from bgremover.store.tables import accounts
+
+    acc = make_account(db, 1)
+    with pytest.raises(IntegrityError), db.write() as conn:
+        conn.execute(update(accounts).where(accounts.c.id == acc).values(credits_available=-1))
+    assert credits.balance(db, account_id=acc).credits == 1

@@ -1,11 +1,11 @@
 """The API under test: one real ``bgremover serve`` per mode for the session, and a local image server.
 
-To run the suite in another mode (issue 5: PostgreSQL + Redis), add a param to ``service`` that builds
-its environment; the tests themselves do not change.
+``service`` is parametrised over the modes "embedded" and "scaleout" (PostgreSQL + Redis, issue 5): the
+same tests run against both; only the environment of the server differs.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,26 +26,42 @@ COMMON = {
 FAST = "bg-remover-fast"  # u2netp; tests that are not about the model use it
 
 
-def _start(mode: str, root: Path) -> ServiceProcess:
+def _start(mode: str, root: Path) -> tuple[ServiceProcess, Callable[[], None]]:
+    """The server of one mode, and what to clean up after it has stopped.
+
+    embedded: SQLite, Huey on SQLite, result files. scaleout: PostgreSQL (a schema of its own, migrated by
+    ``bgremover db upgrade``), Huey on Redis (a key prefix of its own), result bytes in PostgreSQL.
+    """
+    cleanup: Callable[[], None] = lambda: None  # noqa: E731
     if mode == "embedded":
         env = embedded_env(root / "data", **COMMON)
-    else:  # pragma: no cover - added by the scale-out work
+    elif mode == "scaleout":
+        from scaleout.cluster import scaleout_service_env
+
+        env, cleanup = scaleout_service_env(root, **COMMON)
+    else:
         raise ValueError(mode)
     svc = ServiceProcess(mode=mode, env=env, data_dir=root / "data", log_path=root / "serve.log",
                          args=["--workers", "2"])
-    return svc.start()
+    try:
+        return svc.start(), cleanup
+    except BaseException:
+        svc.stop()
+        cleanup()
+        raise
 
 
-@pytest.fixture(scope="session", params=["embedded"])
+@pytest.fixture(scope="session", params=["embedded", pytest.param("scaleout", marks=pytest.mark.scaleout)])
 def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     from bgremover.config import load_settings
     from bgremover.pipeline.remover import Remover
 
     registry = Remover(load_settings()).registry
     require(registry.is_available("u2netp"), "u2netp is not fetched (run: bgremover models fetch u2netp)")
-    svc = _start(request.param, tmp_path_factory.mktemp(f"service-{request.param}"))
+    svc, cleanup = _start(request.param, tmp_path_factory.mktemp(f"service-{request.param}"))
     yield svc
     svc.stop()
+    cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ def test_docs_errors_md_is_generated_from_the_table():
 
 
 def test_every_error_class_code_has_a_status():
-    classes = [c for mod in (bgremover.errors, bgremover.service.errors) for _, c in inspect.getmembers(mod, inspect.isclass)
+    modules = (bgremover.errors, bgremover.service.errors)
+    classes = [c for mod in modules for _, c in inspect.getmembers(mod, inspect.isclass)
                if issubclass(c, bgremover.errors.BgRemoverError)]
     abstract = {"internal_error", "model_error", "service_error"}
     missing = {c.code for c in classes} - set(ERRORS) - abstract

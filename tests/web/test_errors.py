@@ -75,3 +75,24 @@ def test_query_validation_uses_the_envelope(service, account):
     with service.client(account) as c:
         _error(c.get("/api/v1/tasks?limit=1000"), 400, "validation_error")
         _error(c.get("/api/v1/tasks?status=lost"), 400, "validation_error")
+
+
+def test_oversized_bodies_are_refused_before_anything_is_stored(service, account):
+    """The server under test accepts images up to 1 MB."""
+    from web.images import photo_bytes
+
+    big = photo_bytes((64, 64)) + b"\0" * 1_100_000
+    with service.client(account) as c:
+        _error(c.post(ENDPOINT, files={"image_file": ("big.jpg", big, "image/jpeg")}, data={"model": FAST}), 413,
+               "image_too_large")
+        _error(c.post(ENDPOINT, content=b'{"image": "data:image/png;base64,' + b"A" * 1_500_000 + b'"}',
+                      headers={"Content-Type": "application/json"}), 413, "image_too_large")
+        assert c.get("/api/v1/tasks").json()["total"] == 0
+        assert c.get("/billing/credits").json()["credits"] == 10
+
+
+def test_a_malformed_multipart_body_is_a_validation_error(service, account):
+    with service.client(account) as c:
+        r = c.post(ENDPOINT, content=b"--xyz\r\nContent-Disposition: form-data\r\n\r\nno end",
+                   headers={"Content-Type": "multipart/form-data; boundary=xyz"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "validation_error", r.text

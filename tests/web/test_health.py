@@ -1,6 +1,8 @@
 """Health, readiness, metrics, OpenAPI and the model list."""
 from __future__ import annotations
 
+import re
+
 
 def test_healthz_and_readyz_report_each_dependency(service):
     with service.client() as c:
@@ -24,7 +26,13 @@ def test_metrics_are_prometheus_text(service):
 def test_openapi_and_docs(service):
     with service.client() as c:
         spec = c.get("/openapi.json").json()
-        assert c.get("/docs").status_code == 200
+        docs = c.get("/docs")
+        assert docs.status_code == 200
+        # works offline: every script and stylesheet of the docs page is served by us
+        assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+        assert assets and all(a.startswith("/") for a in assets), assets
+        for a in assets:
+            assert c.get(a).status_code == 200, a
     paths = spec["paths"]
     assert {"/api/v1/images/tools/remove-bg", "/api/v1/tasks", "/api/v1/tasks/{task_id}",
             "/api/v1/tasks/{task_id}/result", "/api/v1/models", "/billing/credits", "/healthz", "/readyz",

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bgremover.store.tables import ledger_entries, tasks, utcnow
+from bgremover.store.tables import ledger_entries, result_blobs, tasks, utcnow
 from web.conftest import FAST
 from web.service_process import poll_task
 
@@ -102,7 +102,9 @@ def test_expired_result_answers_410_and_is_deleted(service, images, account):
             time.sleep(0.2)
         else:
             pytest.fail("the expired result was not deleted")
-        assert not list((service.data_dir / "results").glob(f"{tid}*"))
+        assert not list((service.data_dir / "results").glob(f"{tid}*"))  # embedded: files
+        with service.db.read() as conn:  # scale-out: rows
+            assert conn.execute(select(result_blobs.c.key).where(result_blobs.c.key.like(f"{tid}%"))).first() is None
 
 
 def test_worker_killed_mid_task_is_finished_once_and_charged_once(service, images, account):

@@ -79,15 +79,17 @@ def profile_phases(preset: str, src: Path, dst: Path) -> dict[str, float]:
     return {"interpreter": interpreter, **json.loads(out.strip().splitlines()[-1])}
 
 
-def slowest_imports(module: str = "bgremover.cli.main", top: int = 8) -> list[tuple[str, float]]:
-    """Packages by the import time they add to ``module`` (``python -X importtime``), slowest first.
+def slowest_imports(modules: Sequence[str] = ("bgremover.cli.main", "bgremover.pipeline.remover"),
+                    top: int = 8) -> list[tuple[str, float]]:
+    """Packages by the import time they add to ``modules`` (``python -X importtime``), slowest first.
 
-    A package's time is the cumulative time of each place it is entered from another package; what it
-    imports in turn is inside its figure too (pydantic_settings includes the pydantic it pulls in).
+    The default is what ``bgremover remove`` imports: the CLI root, then the engine. A package's time
+    is the cumulative time of each place it is entered from another package; what it imports in turn
+    is inside its figure too (pydantic_settings includes the pydantic it pulls in).
     """
-    err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], check=True,
+    err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {', '.join(modules)}"], check=True,
                          capture_output=True, text=True).stderr
-    return rank_imports(err, skip=module.split(".")[0], top=top)
+    return rank_imports(err, skip=modules[0].split(".")[0], top=top)
 
 
 def rank_imports(importtime_log: str, skip: str = "", top: int = 8) -> list[tuple[str, float]]:

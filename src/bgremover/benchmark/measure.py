@@ -21,7 +21,7 @@ from bgremover.benchmark.workload import Workload
 from bgremover.errors import BgRemoverError
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-STAGES = ("decode", "predict", "refine", "compose", "encode")
+STAGES = ("decode", "predict", "refine", "foreground", "compose", "encode")
 
 
 class BenchmarkFailed(BgRemoverError):

@@ -1,7 +1,17 @@
 """``bgremover serve``: the whole service on one machine — migrations, worker processes, then the HTTP API."""
 from __future__ import annotations
 
+import os
+
 import typer
+
+
+def worker_env(onnx_threads: int, workers: int) -> dict[str, str]:
+    """Share the cores between worker processes unless the operator chose a thread count."""
+    env = dict(os.environ)
+    if onnx_threads == 0 and workers > 1:
+        env["BGREMOVER_ONNX_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    return env
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +43,7 @@ def register(app: typer.Typer) -> None:
         load_secret_key(settings)  # create it once, before any child process races for it
         app_ = create_app(settings)
         count = 0 if api_only else (settings.workers if workers is None else workers)
-        supervisor = WorkerSupervisor(count)
+        supervisor = WorkerSupervisor(count, env=worker_env(settings.onnx_threads, count))
         supervisor.start()
         bind_host, bind_port = host or settings.host, port or settings.port
         log.info("serving on http://%s:%d with %d worker process(es)", bind_host, bind_port, count)

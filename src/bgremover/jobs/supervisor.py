@@ -15,8 +15,10 @@ log = logging.getLogger(__name__)
 class WorkerSupervisor:
     """Each worker is its own OS process (``bgremover worker --concurrency 1``), so a crash takes down one task only."""
 
-    def __init__(self, count: int, *, command: list[str] | None = None, check_interval: float = 0.5) -> None:
+    def __init__(self, count: int, *, command: list[str] | None = None, check_interval: float = 0.5,
+                 env: dict[str, str] | None = None) -> None:
         self.count = count
+        self.env = env
         self.command = command or [sys.executable, "-m", "bgremover", "worker", "--concurrency", "1",
                                   "--parent-pid", str(os.getpid())]
         self.check_interval = check_interval
@@ -32,7 +34,7 @@ class WorkerSupervisor:
 
     def _spawn(self, i: int) -> None:
         # Own process group: the terminal's Ctrl-C reaches uvicorn only; we stop workers gracefully ourselves.
-        self.procs[i] = subprocess.Popen(self.command, start_new_session=True)
+        self.procs[i] = subprocess.Popen(self.command, start_new_session=True, env=self.env)
         log.info("worker %d started (pid %d)", i + 1, self.procs[i].pid)  # type: ignore[union-attr]
 
     def _watch(self) -> None:

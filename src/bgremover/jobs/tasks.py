@@ -110,7 +110,7 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
     if claim is None:
         return  # canceled, already done, or claimed by another worker
     task, t0 = claim.task, time.monotonic()
-    log.info("task %s claimed (attempt %d)", task.id, task.attempts)
+    log.info("task %s claimed (attempt %d)", task.id, task.attempts, extra={"task_id": task.id})
     keeper = LeaseKeeper(ctx, claim)
     keeper.start()
     finished = False
@@ -124,14 +124,15 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
         finished = lifecycle.complete_task(ctx.db, ctx.settings, claim, info, time.monotonic() - t0)
         if not finished:
             ctx.blobs.delete(key)
-            log.warning("task %s: lease lost before completion; result discarded", task.id)
+            log.warning("task %s: lease lost before completion; result discarded", task.id, extra={"task_id": task.id})
         else:
-            log.info("task %s succeeded in %.2fs (%s)", task.id, time.monotonic() - t0, task.model)
+            log.info("task %s succeeded in %.2fs (%s)", task.id, time.monotonic() - t0, task.model,
+                     extra={"task_id": task.id})
     except BgRemoverError as exc:
         finished = lifecycle.fail_task(ctx.db, claim, exc.code, exc.message, time.monotonic() - t0)
-        log.info("task %s failed: %s", task.id, exc.code)
+        log.info("task %s failed: %s", task.id, exc.code, extra={"task_id": task.id})
     except Exception:
-        log.exception("task %s: unexpected error", task.id)
+        log.exception("task %s: unexpected error", task.id, extra={"task_id": task.id})
         finished = lifecycle.fail_task(ctx.db, claim, "internal_error", "the image could not be processed",
                                        time.monotonic() - t0)
     finally:

@@ -55,18 +55,28 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, params: ForegroundPa
     p = params or ForegroundParams()
     if p.method == "none":
         return rgb
-    partial = (alpha > 1 / 255) & (alpha < 254 / 255)
-    if not partial.any():
+    partial = (alpha > 0.5 / 255) & (alpha < 254.5 / 255)
+    rows = np.flatnonzero(partial.any(axis=1))
+    if rows.size == 0:
         return rgb
+    cols = np.flatnonzero(partial.any(axis=0))
     h, w = alpha.shape
     scale = min(1.0, p.work_side / max(h, w))
-    ww, wh = max(1, round(w * scale)), max(1, round(h * scale))
-    small = rgb if scale == 1.0 else cv2.resize(rgb, (ww, wh), interpolation=cv2.INTER_AREA)
-    small_a = alpha if scale == 1.0 else cv2.resize(alpha, (ww, wh), interpolation=cv2.INTER_AREA)
+    # only the box around the partial pixels is worked on, with room for the widest blur
+    pad = int(max(p.radii) / scale) + 2
+    t, b = max(0, rows[0] - pad), min(h, rows[-1] + 1 + pad)
+    l, r = max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad)
+    crop, crop_a = rgb[t:b, l:r], alpha[t:b, l:r]
+    ch, cw = crop_a.shape
+    sw, sh = max(1, round(cw * scale)), max(1, round(ch * scale))
+    small = crop if scale == 1.0 else cv2.resize(crop, (sw, sh), interpolation=cv2.INTER_AREA)
+    small_a = crop_a if scale == 1.0 else cv2.resize(crop_a, (sw, sh), interpolation=cv2.INTER_AREA)
     image = small.astype(np.float32) * np.float32(1 / 255)
     delta = (blur_fusion(image, small_a.astype(np.float32), p.radii) - image) * np.float32(255)
     if scale != 1.0:
-        delta = cv2.resize(delta, (w, h), interpolation=cv2.INTER_LINEAR)
+        delta = cv2.resize(delta, (cw, ch), interpolation=cv2.INTER_LINEAR)
+    delta += crop
+    np.clip(delta, 0, 255, out=delta)
     out = rgb.copy()
-    out[partial] = np.clip(rgb[partial].astype(np.float32) + delta[partial] + 0.5, 0, 255).astype(np.uint8)
+    np.copyto(out[t:b, l:r], (delta + 0.5).astype(np.uint8), where=partial[t:b, l:r, None])
     return out

@@ -71,11 +71,25 @@ def get_account_by_email(db: Database, email: str) -> Account:
     return _account(row)
 
 
+_DUMMY_HASH: str | None = None
+
+
+def _verify_dummy(password: str) -> None:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not-a-real-password")
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass
+
+
 def verify_password(db: Database, email: str, password: str) -> Account | None:
     """The account when the password matches its argon2id hash, else None (same answer for unknown emails)."""
     with db.read() as conn:
         row = conn.execute(select(accounts).where(accounts.c.email == email.strip().lower())).first()
     if row is None or not row.password_hash:
+        _verify_dummy(password)  # same work as a real check, so timing does not tell which emails exist
         return None
     try:
         _hasher.verify(row.password_hash, password)

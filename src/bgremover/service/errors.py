@@ -43,7 +43,8 @@ class RateLimited(ServiceError):
     def __init__(self, message: str, *, retry_after: int, limit: int, remaining: int = 0, reset: int = 0,
                  scope: str = "requests") -> None:
         super().__init__(message)
-        self.retry_after, self.limit, self.remaining, self.reset, self.scope = retry_after, limit, remaining, reset, scope
+        self.retry_after, self.limit, self.remaining = retry_after, limit, remaining
+        self.reset, self.scope = reset, scope
 
 
 class QueueFull(ServiceError):

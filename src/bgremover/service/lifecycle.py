@@ -128,16 +128,19 @@ def reap_expired_leases(db: Database, settings: Settings, queue: TaskQueue) -> d
                                    charged=False)
         if done and t.attempts < settings.task_max_attempts:
             counts["requeued"] += 1
-            log.warning("task %s lease expired (attempt %d); re-queued", t.id, t.attempts)
+            log.warning("task %s lease expired (attempt %d); re-queued", t.id, t.attempts, extra={"task_id": t.id})
             queue.enqueue(t.id)
         elif done:
             counts["failed"] += 1
-            log.warning("task %s lease expired after %d attempts; failed and refunded", t.id, t.attempts)
+            log.warning("task %s lease expired after %d attempts; failed and refunded", t.id, t.attempts,
+                        extra={"task_id": t.id})
     for task_id in stale:
         with db.write() as conn:
             res = conn.execute(update(tasks).where(tasks.c.id == task_id, tasks.c.status == QUEUED,
                                                    tasks.c.queued_at < stale_before).values(queued_at=now))
         if res.rowcount == 1:
             counts["reenqueued"] += 1
+            log.warning("task %s queued too long (its message may be lost); enqueued again", task_id,
+                        extra={"task_id": task_id})
             queue.enqueue(task_id)
     return counts

@@ -1,7 +1,8 @@
 """The small storage interfaces the service depends on; each has an embedded and a scale-out implementation.
 
     ResultStore   LocalResultStore (files in data_dir)      DatabaseResultStore (bytes in a table)
-    RateCounter   MemoryRateCounter (one API process)       SqlRateCounter (shared by API processes)
+    RateCounter   MemoryRateCounter (one API process)       RedisRateCounter (shared by API processes;
+                                                            SqlRateCounter when there is no Redis)
 
 An S3-compatible ResultStore would implement the same four methods over an object bucket.
 """

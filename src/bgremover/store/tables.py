@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text, UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer,
+                        LargeBinary, MetaData, String, Table, Text, UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(naming_convention={
@@ -51,6 +51,9 @@ accounts = Table(
     Column("credits_reserved", BigInteger, nullable=False, default=0),
     Column("tasks_in_flight", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
+    # The last line of defence: the database itself refuses a negative balance.
+    CheckConstraint("credits_available >= 0", name="credits_available_nonnegative"),
+    CheckConstraint("credits_reserved >= 0", name="credits_reserved_nonnegative"),
 )
 
 api_keys = Table(

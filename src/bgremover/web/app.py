@@ -21,6 +21,7 @@ from bgremover.store.database import Database
 from bgremover.store.ratelimit import make_rate_counter
 from bgremover.store.results import make_result_store
 from bgremover.web.access_log import AccessLogMiddleware
+from bgremover.web.api_docs import install_api_docs
 from bgremover.web.errors import install_error_handlers
 from bgremover.web.metrics import Metrics
 from bgremover.web.routes import billing, health, models, remove_bg, tasks
@@ -52,9 +53,10 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
         db.dispose()
 
     app = FastAPI(title="bgremover API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/docs", openapi_url="/openapi.json", redoc_url=None)
+                  docs_url=None, openapi_url="/openapi.json", redoc_url=None)
     app.state.bg = state
     install_error_handlers(app)
+    install_api_docs(app)
     for module in (remove_bg, tasks, models, billing, health):
         app.include_router(module.router)
     from bgremover.web.dashboard import install_dashboard

@@ -27,15 +27,18 @@ class ErrorSpec:
 
 
 ERRORS: dict[str, ErrorSpec] = {
-    "validation_error": ErrorSpec(400, "http", "The request body, a parameter or a header is malformed or out of range."),
+    "validation_error": ErrorSpec(400, "http", "The request body, a parameter or a header is malformed or out of "
+                                               "range."),
     "unsupported_model": ErrorSpec(400, "http", "No such model on this endpoint; see GET /api/v1/models."),
     "model_not_available": ErrorSpec(503, "both", "The model's weights are not installed on this endpoint."),
     "license_not_accepted": ErrorSpec(503, "both", "The model's licence has not been accepted by the operator."),
     "unauthorized": ErrorSpec(401, "http", "No API key, or an unknown or revoked one."),
-    "insufficient_credits": ErrorSpec(402, "http", "The balance does not cover the model's credits; nothing was created."),
-    "rate_limited": ErrorSpec(429, "http", "Requests per minute (per key) or tasks in flight (per account) over the limit; "
-                                           "see Retry-After and X-RateLimit-*."),
-    "queue_full": ErrorSpec(503, "http", "The service is saturated (queue deeper than its limit); retry after Retry-After."),
+    "insufficient_credits": ErrorSpec(402, "http", "The balance does not cover the model's credits; nothing was "
+                                                   "created."),
+    "rate_limited": ErrorSpec(429, "http", "Requests per minute (per key) or tasks in flight (per account) over "
+                                           "the limit; see Retry-After and X-RateLimit-*."),
+    "queue_full": ErrorSpec(503, "http", "The service is saturated (queue deeper than its limit); retry after "
+                                         "Retry-After."),
     "task_not_found": ErrorSpec(404, "http", "No such task for this key (another account's task answers the same)."),
     "task_not_cancelable": ErrorSpec(409, "http", "Only a queued task can be canceled."),
     "result_not_ready": ErrorSpec(409, "http", "The task has not succeeded yet."),
@@ -46,11 +49,12 @@ ERRORS: dict[str, ErrorSpec] = {
     "image_too_large": ErrorSpec(413, "both", "The image has more bytes or pixels than this endpoint accepts."),
     "unsupported_image": ErrorSpec(400, "both", "The bytes are not a JPEG, PNG or WebP image."),
     "corrupt_image": ErrorSpec(400, "both", "The image is truncated or cannot be decoded."),
-    "image_fetch_failed": ErrorSpec(400, "both", "The image URL could not be fetched (unreachable, HTTP error, too slow, "
-                                                "too many redirects, malformed data: URI)."),
+    "image_fetch_failed": ErrorSpec(400, "both", "The image URL could not be fetched (unreachable, HTTP error, too "
+                                                "slow, too many redirects, malformed data: URI)."),
     "image_fetch_forbidden": ErrorSpec(400, "both", "The image URL points to an address the SSRF policy refuses, "
                                                    "or carries credentials."),
-    "model_corrupt": ErrorSpec(500, "task", "The model file on the server fails its checksum (operator: re-fetch it)."),
+    "model_corrupt": ErrorSpec(500, "task", "The model file on the server fails its checksum (operator: re-fetch "
+                                            "it)."),
     "model_fetch_failed": ErrorSpec(500, "task", "The server could not fetch the model's weights."),
     "account_not_found": ErrorSpec(404, "http", "No such account (administration)."),
     "account_exists": ErrorSpec(409, "http", "An account with this email exists already (administration)."),
@@ -61,6 +65,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "webhook_rejected": ErrorSpec(400, "http", "A payment webhook with a bad signature, a timestamp outside the "
                                                "tolerance (a replay), or a body that is not a valid event."),
     "webhook_disabled": ErrorSpec(404, "http", "No payment webhook secret is configured on this endpoint."),
+    "invite_invalid": ErrorSpec(410, "http", "An invitation link that is malformed, expired or already used."),
     "csrf_failed": ErrorSpec(403, "http", "A dashboard form or console call without this session's CSRF token."),
     "forbidden": ErrorSpec(403, "http", "Signed in, but this page is for administrators."),
     "internal_error": ErrorSpec(500, "both", "An unexpected error; it is logged on the server."),
@@ -109,7 +114,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "internal_error")
+        code = {400: "validation_error", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+                413: "image_too_large"}.get(exc.status_code, "internal_error")
         detail = exc.detail if isinstance(exc.detail, str) else code
         return error_response(code, detail, status=exc.status_code, headers=getattr(exc, "headers", None))
 

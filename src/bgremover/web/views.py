@@ -13,7 +13,7 @@ from bgremover.web.state import AppState
 def task_public(state: AppState, request: Request, task: TaskRecord) -> TaskPublic:
     result = None
     if task.status == SUCCEEDED and task.result_expires_at is not None and task.result_expires_at > utcnow():
-        base = str(request.base_url).rstrip("/")
+        base = (state.settings.public_url or str(request.base_url)).rstrip("/")
         url = f"{base}/api/v1/tasks/{task.id}/result?{result_url_query(state.secret, task)}"
         result = TaskResult(url=url, content_type=task.result_content_type or "", width=task.result_width or 0,
                             height=task.result_height or 0, bytes=task.result_bytes or 0,

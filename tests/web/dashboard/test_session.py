@@ -2,6 +2,8 @@
 the login throttle, logout, admin-only pages, and the pages' security headers."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from web.dashboard.conftest import DashboardServer, http, signed_in
@@ -95,3 +97,23 @@ def test_sign_up_is_off_unless_enabled(server: DashboardServer) -> None:
 
     with pytest.raises(AccountNotFound):
         get_account_by_email(server.db, "walk-in@example.com")
+
+
+def test_an_admin_invites_a_user_who_sets_a_password_through_the_link_once(server: DashboardServer) -> None:
+    admin = server.add_user(admin=True)
+    c, token = signed_in(server, admin)
+    page = c.post("/dashboard/admin/invites", data={"csrf_token": token, "email": "invited@example.com"})
+    assert page.status_code == 200
+    link = re.search(r'id="invite-link-value">([^<]+)<', page.text).group(1)
+    assert link.startswith(f"{server.base_url}/invite/")
+    assert link not in c.get("/dashboard/admin").text  # shown once
+    guest = http(server)
+    assert guest.get(link).status_code == 200
+    r = guest.post(link, data={"password": "chosen by the user", "confirm_password": "chosen by the user"})
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard" and "bgr_session" in guest.cookies
+    assert guest.get("/dashboard").status_code == 200
+    assert http(server).get(link).status_code == 410  # spent
+    again = http(server).post(link, data={"password": "taken over later", "confirm_password": "taken over later"})
+    assert again.status_code == 410
+    login = http(server).post("/login", data={"email": "invited@example.com", "password": "chosen by the user"})
+    assert login.status_code == 303

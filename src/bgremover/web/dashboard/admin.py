@@ -1,4 +1,4 @@
-"""/dashboard/admin: accounts, creating users, granting credits with a note, approving orders, every task.
+"""/dashboard/admin: accounts, creating and inviting users, granting credits with a note, approving orders, every task.
 
 Only accounts with the admin flag (the first one comes from ``bgremover accounts create --admin``) reach
 these routes; every action is a CSRF-checked form post that redirects back.
@@ -13,6 +13,7 @@ from bgremover.service import credits, orders
 from bgremover.service.accounts import create_account
 from bgremover.service.admin import list_accounts, list_all_tasks
 from bgremover.service.errors import AccountExists, AccountNotFound, InsufficientCredits, ValidationFailed
+from bgremover.service.invites import invite_token
 from bgremover.service.web_sessions import check_new_password
 from bgremover.web.dashboard.render import render, see_other
 from bgremover.web.dashboard.session import AdminSession, check_form_csrf
@@ -26,8 +27,8 @@ NOTICES = {"created": "The account was created. Give its owner the initial passw
 
 
 def _admin_page(request: Request, state: StateDep, session: AdminSession, *, error: str | None = None,
-                status: int = 200) -> Response:
-    return render(request, "admin.html", session, status=status, error=error,
+                status: int = 200, invite_link: str | None = None) -> Response:
+    return render(request, "admin.html", session, status=status, error=error, invite_link=invite_link,
                   notice=NOTICES.get(request.query_params.get("done", "")),
                   accounts=list_accounts(state.db), pending=orders.list_orders(state.db, status=orders.PENDING),
                   recent_orders=orders.list_orders(state.db, limit=20), tasks=list_all_tasks(state.db))
@@ -48,6 +49,19 @@ async def create_user(request: Request, state: StateDep, session: AdminSession) 
     except (ValidationFailed, AccountExists) as exc:
         return _admin_page(request, state, session, error=exc.message, status=400)
     return see_other("/dashboard/admin?done=created")
+
+
+@router.post("/dashboard/admin/invites")
+async def invite_user(request: Request, state: StateDep, session: AdminSession) -> Response:
+    """An account without a password, and a link (shown once, here) for its owner to choose one."""
+    form = await check_form_csrf(request, session)
+    try:
+        account = await run_in_threadpool(create_account, state.db, email=form.get("email", ""))
+        token = invite_token(state.db, state.secret, account_id=account.id)
+    except (ValidationFailed, AccountExists) as exc:
+        return _admin_page(request, state, session, error=exc.message, status=400)
+    link = f"{(state.settings.public_url or str(request.base_url)).rstrip('/')}/invite/{token}"
+    return _admin_page(request, state, session, invite_link=link)
 
 
 @router.post("/dashboard/admin/grants")

@@ -1,7 +1,7 @@
-"""Log in, log out and (when ``BGREMOVER_SIGNUP_ENABLED``) sign up: email and an argon2id password.
+"""Log in, log out, accept an admin's invitation, and (when ``BGREMOVER_SIGNUP_ENABLED``) sign up.
 
 The login form has no session yet, so it carries no CSRF token; what protects it is SameSite and the
-throttle per email and client address. Logout is a POST with the session's token, so no other site can
+throttle per email and client address; the invitation form is authorised by its signed link. Logout is a POST with the session's token, so no other site can
 end a user's session. A failed login answers the same for an unknown email and a wrong password.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from bgremover.service.accounts import create_account, verify_password
 from bgremover.service.errors import AccountExists, ValidationFailed
+from bgremover.service.invites import InviteInvalid, accept_invite, check_invite
 from bgremover.service.web_sessions import check_new_password, close_session, open_session
 from bgremover.web.dashboard.render import render, see_other
 from bgremover.web.dashboard.session import (COOKIE, MaybeSession, Session, check_form_csrf, clear_session_cookie,
@@ -85,6 +86,34 @@ async def signup(request: Request, state: StateDep) -> Response:
     except (ValidationFailed, AccountExists) as exc:
         message = "That email cannot be used." if isinstance(exc, AccountExists) else exc.message
         return render(request, "signup.html", None, status=400, email=email, error=message)
+    value = await run_in_threadpool(open_session, state.db, state.settings, account_id=account.id)
+    response = see_other("/dashboard")
+    set_session_cookie(request, response, value, state.settings.session_ttl_s)
+    return response
+
+
+@router.get("/invite/{token}")
+def invite_page(token: str, request: Request, state: StateDep) -> Response:
+    try:
+        account, _ = check_invite(state.db, state.secret, token)
+    except InviteInvalid as exc:
+        return render(request, "message.html", None, status=410, title="Invitation not valid", message=exc.message)
+    return render(request, "invite.html", None, token=token, email=account.email, error=None)
+
+
+@router.post("/invite/{token}")
+async def accept(token: str, request: Request, state: StateDep) -> Response:
+    form = await request.form(max_files=0, max_fields=5)
+    password = str(form.get("password", ""))
+    try:
+        account, _ = check_invite(state.db, state.secret, token)
+        if password != str(form.get("confirm_password", "")):
+            raise ValidationFailed("the password and its confirmation differ")
+        await run_in_threadpool(accept_invite, state.db, state.secret, token, password=password)
+    except InviteInvalid as exc:
+        return render(request, "message.html", None, status=410, title="Invitation not valid", message=exc.message)
+    except ValidationFailed as exc:
+        return render(request, "invite.html", None, status=400, token=token, email=account.email, error=exc.message)
     value = await run_in_threadpool(open_session, state.db, state.settings, account_id=account.id)
     response = see_other("/dashboard")
     set_session_cookie(request, response, value, state.settings.session_ttl_s)

@@ -26,7 +26,7 @@ TEMPLATES = Jinja2Templates(env=jinja2.Environment(
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
-PAGE_PREFIXES = ("/login", "/logout", "/signup", "/dashboard", "/console", "/models", "/static/")
+PAGE_PREFIXES = ("/login", "/logout", "/signup", "/invite/", "/dashboard", "/console", "/models", "/static/")
 
 
 def _when(value: datetime | None) -> str:
@@ -56,25 +56,28 @@ def see_other(url: str) -> RedirectResponse:
 
 
 class SecurityHeadersMiddleware:
-    """Adds CSP, frame, sniffing and referrer headers to the dashboard's pages (the JSON API needs none,
-    and /docs loads FastAPI's Swagger UI, which a strict CSP would break). Pages are never cached."""
+    """Adds CSP, frame, sniffing and referrer headers to the dashboard's pages. Every other response (the JSON
+    API, result images, /docs, whose Swagger UI a strict CSP would break) gets nosniff and frame denial only.
+    Pages are never cached."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PAGE_PREFIXES):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        page = scope["path"].startswith(PAGE_PREFIXES)
         static = scope["path"].startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
-                headers += [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                            (b"referrer-policy", b"same-origin"),
-                            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
-                if not static:
+                headers += [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY")]
+                if page:
+                    headers += [(b"referrer-policy", b"same-origin"),
+                                (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
+                if page and not static:
                     headers += [(b"content-security-policy", CSP.encode()), (b"cache-control", b"no-store")]
             await send(message)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from bgremover.web.state import AppState
 from bgremover.web.views import task_public
 
 router = APIRouter(tags=["remove-bg"])
+log = logging.getLogger(__name__)
 
 FORM_FIELDS = set(RemoveBgRequest.model_fields) - {"image"}
 REQUEST_BODY: dict[str, Any] = {"content": {
@@ -32,11 +34,28 @@ REQUEST_BODY: dict[str, Any] = {"content": {
         **{k: {"type": "string"} for k in sorted(FORM_FIELDS)}}}}}}
 
 
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it passes ``limit`` (a data: URI of the largest accepted image fits)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ImageTooLarge(f"the request body is over {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ImageTooLarge(f"the request body is over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _parse(request: Request, max_bytes: int) -> tuple[RemoveBgRequest, bytes | None]:
     ctype = request.headers.get("content-type", "")
     upload: bytes | None = None
     try:
         if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes + 65536:
+                raise ImageTooLarge(f"the upload is over {max_bytes} bytes")
             form = await request.form(max_files=1, max_fields=20)
             fields: dict[str, Any] = {}
             for key, value in form.multi_items():
@@ -49,9 +68,7 @@ async def _parse(request: Request, max_bytes: int) -> tuple[RemoveBgRequest, byt
                 else:
                     raise ValidationFailed(f"unexpected form field {key!r}")
             return RemoveBgRequest.model_validate(fields), upload
-        body = await request.body()  # JSON, whatever the client called it
-        if len(body) > max_bytes * 4 // 3 + 4096:
-            raise ImageTooLarge(f"the request body is over the limit for an image of {max_bytes} bytes")
+        body = await _read_body(request, max_bytes * 4 // 3 + 4096)  # JSON, whatever the client called it
         return RemoveBgRequest.model_validate_json(body), None
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -107,6 +124,9 @@ async def remove_bg(request: Request, response: Response, state: StateDep, princ
         request=task_request, credits_cost=preset.credits, idempotency_key=idempotency_key)
     if created:
         state.metrics.submitted.labels(preset.name).inc()
+        # ties the request id (access log) to the task id (worker logs) in one line
+        log.info("task %s submitted (%s)", task.id, preset.name,
+                 extra={"request_id": getattr(request.state, "request_id", None), "task_id": task.id})
     deadline = time.monotonic() + req.wait
     while not task.final and time.monotonic() < deadline:
         await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))

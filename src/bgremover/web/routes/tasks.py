@@ -1,6 +1,7 @@
 """Tasks: poll, list, cancel, and download the result (owner's key, or a signed URL)."""
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -8,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from bgremover.service import results
-from bgremover.service.errors import TaskNotFound, Unauthorized
+from bgremover.service.errors import ResultExpired, TaskNotFound, Unauthorized
 from bgremover.service.tasks import cancel_task, get_task, list_tasks
 from bgremover.web.deps import Auth, OptionalAuth, StateDep
 from bgremover.web.schemas import ErrorEnvelope, TaskPublic, TasksPage
@@ -51,6 +52,8 @@ async def download_result(task_id: str, state: StateDep, principal: OptionalAuth
     if expires is not None and signature is not None:
         if not results.verify_result_signature(state.secret, task_id, expires, signature):
             raise TaskNotFound(f"no task {task_id}")
+        if expires <= time.time():  # a URL signed for an earlier expiry stops working then
+            raise ResultExpired(f"this result URL expired; get a fresh one from GET /api/v1/tasks/{task_id}")
         account_id = None
     elif principal is not None:
         account_id = principal.account.id

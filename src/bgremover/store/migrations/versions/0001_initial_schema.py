@@ -25,6 +25,8 @@ def upgrade() -> None:
     sa.Column('credits_reserved', sa.BigInteger(), nullable=False),
     sa.Column('tasks_in_flight', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('credits_available >= 0', name=op.f('ck_accounts_credits_available_nonnegative')),
+    sa.CheckConstraint('credits_reserved >= 0', name=op.f('ck_accounts_credits_reserved_nonnegative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
     sa.UniqueConstraint('email', name=op.f('uq_accounts_email'))
     )

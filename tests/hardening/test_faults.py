@@ -1,0 +1,243 @@
+"""Faults: a worker killed while it encodes, the database locked for a while, a model file corrupted on disk,
+the result disk full. Each ends with every task in a final state, the credits right (balance = ledger sum,
+each task settled once) and the service still answering.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from bgremover.config import load_settings
+from bgremover.pipeline.remover import Remover
+from bgremover.service.credits import ledger_sum
+from bgremover.store.tables import ledger_entries
+from conftest import require
+from hardening.conftest import FAST, require_u2netp, start_service
+from web.service_process import Account, ServiceProcess, poll_task
+
+pytestmark = pytest.mark.slow
+ENDPOINT = "/api/v1/images/tools/remove-bg"
+
+
+def noise_jpeg(w: int, h: int, seed: int = 0) -> bytes:
+    """Noise compresses worst, so the PNG encode of its cut-out is a long, easy-to-hit window."""
+    arr = np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def assert_books(svc: ServiceProcess, acc: Account) -> dict:
+    """Balance = ledger sum, nothing reserved, and every task charged or refunded exactly once."""
+    with svc.client(acc) as c:
+        bal = c.get("/billing/credits").json()
+    assert bal["reserved"] == 0, bal
+    assert ledger_sum(svc.db, account_id=acc.id) == bal["credits"]
+    with svc.db.read() as conn:
+        rows = conn.execute(select(ledger_entries.c.task_id, ledger_entries.c.reason)
+                            .where(ledger_entries.c.account_id == acc.id, ledger_entries.c.task_id.is_not(None))).all()
+    settled: dict[str, int] = {}
+    for r in rows:
+        if r.reason in ("charge", "refund"):
+            settled[r.task_id] = settled.get(r.task_id, 0) + 1
+    assert all(n == 1 for n in settled.values()), settled
+    assert set(settled) == {r.task_id for r in rows if r.reason == "reserve"}, "a task was never settled"
+    return bal
+
+
+def assert_answering(svc: ServiceProcess) -> None:
+    assert httpx.get(f"{svc.base_url}/healthz", timeout=10).status_code == 200
+    r = httpx.get(f"{svc.base_url}/readyz", timeout=10)
+    assert r.status_code == 200, r.text
+
+
+def _ts(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def test_worker_killed_during_encode(hardened: ServiceProcess, image_host) -> None:
+    """SIGKILL lands in the encode window (placed by a warm-up run of the same image): the lease runs out,
+    the supervisor restarts the worker, the task runs again, succeeds, and is charged once."""
+    image_host.files["noise.jpg"] = noise_jpeg(3000, 2000)
+    acc = hardened.new_account(10)
+    body = {"image": image_host.url("noise.jpg"), "model": FAST}
+    stages = Remover(load_settings(onnx_threads=1)).remove(image_host.files["noise.jpg"], model=FAST).timings
+    encode_share = stages["encode"] / sum(stages.values())
+    charged = 0
+    with hardened.client(acc) as c:
+        runs = []
+        for _ in range(2):  # the first may include loading the model
+            warm = poll_task(c, c.post(ENDPOINT, json=body).json()["task_id"])
+            assert warm["status"] == "succeeded", warm
+            runs.append(_ts(warm["finished_at"]) - _ts(warm["started_at"]))
+            charged += 1
+        run_s = min(runs)
+        kill_at = run_s * (1 - encode_share / 2)  # the middle of the encode window, by the warm-up's clock
+        for _ in range(3):  # on a busy machine a run may finish early; then try again with a new task
+            pid = hardened.worker_pids()[0]
+            tid = c.post(ENDPOINT, json=body).json()["task_id"]
+            task = poll_task(c, tid, until=("processing",))
+            time.sleep(max(0.0, _ts(task["started_at"]) + kill_at - time.time()))
+            os.kill(pid, signal.SIGKILL)
+            charged += 1
+            if c.get(f"/api/v1/tasks/{tid}").json()["status"] == "processing":
+                break
+            wait_for_new_worker(hardened, pid)
+        else:
+            pytest.fail("each run finished before the kill: the encode window could not be hit")
+        assert_answering(hardened)  # the API does not depend on the worker
+        final = poll_task(c, tid, timeout=90)
+    assert final["status"] == "succeeded", final
+    assert final["credits_charged"] == 1
+    with hardened.db.read() as conn:
+        from bgremover.store.tables import tasks
+
+        assert conn.execute(select(tasks.c.attempts).where(tasks.c.id == tid)).scalar_one() == 2
+    assert httpx.get(final["result"]["url"], timeout=30).content[:4] == b"\x89PNG"
+    assert assert_books(hardened, acc)["credits"] == 10 - charged
+    assert pid not in hardened.worker_pids() and hardened.worker_pids(), "the supervisor restarted the worker"
+    print(f"stages {stages}; killed {kill_at:.2f}s into a {run_s:.2f}s run (encode share {encode_share:.0%})")
+
+
+def wait_for_new_worker(svc: ServiceProcess, dead: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if [p for p in svc.worker_pids() if p != dead]:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the supervisor did not restart the worker")
+
+
+def test_database_locked_for_a_while(hardened: ServiceProcess, image_host) -> None:
+    """Another process holds the SQLite write lock for 4 s while a task finishes and clients submit: writers
+    wait (busy timeout), every request is answered, and the books balance afterwards."""
+    acc = hardened.new_account(10)
+    body = {"image": image_host.url("photo.jpg"), "model": FAST}
+    db_file = hardened.data_dir / "bgremover.db"
+    with hardened.client(acc) as c:
+        first = c.post(ENDPOINT, json=body).json()["task_id"]
+        poll_task(c, first, until=("processing", "succeeded"))
+    locker = sqlite3.connect(db_file, timeout=30, isolation_level=None, check_same_thread=False)
+    locker.execute("BEGIN EXCLUSIVE")
+    released = threading.Event()
+
+    def release() -> None:
+        time.sleep(4)
+        locker.execute("COMMIT")
+        locker.close()
+        released.set()
+
+    threading.Thread(target=release).start()
+    t0 = time.monotonic()
+
+    def submit(_: int) -> tuple[int, float]:
+        with hardened.client(acc, timeout=60) as c:
+            r = c.post(ENDPOINT, json=body)
+            return r.status_code, time.monotonic() - t0
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(submit, range(4)))
+        health = httpx.get(f"{hardened.base_url}/healthz", timeout=5)
+    assert health.status_code == 200
+    assert [s for s, _ in answers] == [202] * 4, answers
+    assert max(t for _, t in answers) >= 3, "the lock did not hold the writers (the test proves nothing)"
+    released.wait(10)
+    with hardened.client(acc) as c:
+        ids = [first] + [t["task_id"] for t in c.get("/api/v1/tasks").json()["tasks"] if t["task_id"] != first]
+        finals = [poll_task(c, t, timeout=90) for t in ids]
+    assert [f["status"] for f in finals] == ["succeeded"] * 5, finals
+    assert assert_books(hardened, acc)["credits"] == 5
+    assert_answering(hardened)
+
+
+@pytest.fixture
+def own_model_dir(tmp_path: Path) -> Path:
+    require_u2netp()
+    src = load_settings().model_dir / "u2netp.onnx"
+    d = tmp_path / "models"
+    d.mkdir()
+    shutil.copy2(src, d / "u2netp.onnx")
+    return d
+
+
+def test_model_file_corrupted_on_disk(own_model_dir: Path, tmp_path: Path, image_host) -> None:
+    """One flipped byte: tasks fail with model_corrupt and are refunded, the worker is not restarted in a loop,
+    and once the file is replaced the next task succeeds without restarting anything."""
+    model = own_model_dir / "u2netp.onnx"
+    good = model.read_bytes()
+    bad = bytearray(good)
+    bad[len(bad) // 2] ^= 0xFF
+    model.write_bytes(bytes(bad))
+    svc = start_service(tmp_path / "svc", BGREMOVER_MODEL_DIR=str(own_model_dir))
+    try:
+        acc = svc.new_account(5)
+        body = {"image": image_host.url("photo.jpg"), "model": FAST}
+        with svc.client(acc) as c:
+            finals = [poll_task(c, c.post(ENDPOINT, json=body).json()["task_id"]) for _ in range(2)]
+            for f in finals:
+                assert f["status"] == "failed" and f["error"]["code"] == "model_corrupt", f
+                assert "checksum" in f["error"]["message"]
+            assert c.get("/billing/credits").json()["credits"] == 5
+            assert_answering(svc)
+            assert "exited with" not in svc.log_text(), "the worker crashed instead of failing the task"
+            model.write_bytes(good)  # the operator re-fetches the model
+            healed = poll_task(c, c.post(ENDPOINT, json=body).json()["task_id"])
+        assert healed["status"] == "succeeded", healed
+        assert assert_books(svc, acc)["credits"] == 4
+    finally:
+        svc.stop()
+
+
+def _mount_tmpfs(path: Path, size: str) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def test_disk_full_when_the_result_is_written(tmp_path: Path, image_host) -> None:
+    """The result directory is a real 1 MiB tmpfs, nearly filled: writing the result fails with ENOSPC. The task
+    fails and is refunded, no partial file is left, and with space freed the next task succeeds."""
+    require_u2netp()
+    results = tmp_path / "svc" / "data" / "results"
+    require(_mount_tmpfs(results, "1m"), "mounting a small tmpfs needs root (CI runs as root)")
+    svc = None
+    try:
+        svc = start_service(tmp_path / "svc")
+        filler = results / "filler"
+        with open(filler, "wb") as f:  # leave ~8 KiB: far less than the cut-out needs
+            f.write(b"\0" * (shutil.disk_usage(results).free - 8192))
+        image_host.files["big.jpg"] = noise_jpeg(400, 300, seed=1)
+        acc = svc.new_account(5)
+        body = {"image": image_host.url("big.jpg"), "model": FAST}
+        with svc.client(acc) as c:
+            failed = poll_task(c, c.post(ENDPOINT, json=body).json()["task_id"])
+            assert failed["status"] == "failed", failed
+            assert failed["error"]["code"] == "internal_error"  # the client learns nothing of our disks
+            assert "No space left on device" in svc.log_text()  # the operator does
+            assert not [p.name for p in results.iterdir() if p.name != "filler"], "a partial result was left"
+            assert_answering(svc)
+            filler.unlink()
+            ok = poll_task(c, c.post(ENDPOINT, json=body).json()["task_id"])
+        assert ok["status"] == "succeeded", ok
+        assert assert_books(svc, acc)["credits"] == 4
+    finally:
+        if svc is not None:
+            svc.stop()
+        subprocess.run(["umount", "-l", str(results)], capture_output=True)

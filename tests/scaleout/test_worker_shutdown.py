@@ -1,0 +1,33 @@
+"""``bgremover worker --concurrency 2`` on Redis: SIGTERM lets both tasks in hand finish and takes no new one."""
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from scaleout.cluster import FAST
+from web.service_process import poll_task
+
+pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
+ENDPOINT = "/api/v1/images/tools/remove-bg"
+
+
+def test_sigterm_finishes_the_tasks_in_hand_and_takes_no_new_one(make_cluster, images):
+    fleet = make_cluster(BGREMOVER_TASK_LEASE_S="10")
+    api = fleet.add_api()
+    worker = fleet.add_worker(concurrency=2)
+    acc = api.new_account(5)
+    slow = {"image": images.url("photo.jpg", slow=3), "model": FAST}
+    with api.client(acc) as c:
+        in_hand = [c.post(ENDPOINT, json=slow).json()["task_id"] for _ in range(2)]
+        for tid in in_hand:
+            poll_task(c, tid, until=("processing",), timeout=60)
+        assert all(poll_task(c, t, until=("processing",))["status"] == "processing" for t in in_hand)
+        worker.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+        time.sleep(0.5)
+        later = c.post(ENDPOINT, json={**slow, "image": images.url("photo.jpg")}).json()["task_id"]
+        assert worker.proc.wait(90) == 0  # type: ignore[union-attr]
+        assert [c.get(f"/api/v1/tasks/{t}").json()["status"] for t in in_hand] == ["succeeded"] * 2
+        assert c.get(f"/api/v1/tasks/{later}").json()["status"] == "queued", "no new task after SIGTERM"
+        assert "bgremover_queue_messages 1.0" in c.get("/metrics").text, "its message still waits in Redis"
