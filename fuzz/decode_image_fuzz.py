@@ -64,7 +64,7 @@ def seeds() -> list[bytes]:
 
 def main(argv: list[str]) -> None:
     corpus = [a for a in argv[1:] if not a.startswith("-")]
-    if corpus:
+    if corpus and not Path(corpus[0]).is_file():  # a file argument replays one input (a crash)
         root = Path(corpus[0])
         root.mkdir(parents=True, exist_ok=True)
         if not any(root.iterdir()):

@@ -30,7 +30,7 @@ PUBLIC_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oaut
                  ("GET", "/api/v1/models"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
                  ("GET", "/login"), ("POST", "/login"), ("GET", "/signup"), ("POST", "/signup"),
                  ("GET", "/invite/{token}"), ("POST", "/invite/{token}"), ("GET", "/models"), ("GET", "/"),
-                 ("GET", "/static"), ("POST", "/billing/webhooks/payment")}
+                 ("GET", "/static"), ("GET", "/docs-assets"), ("POST", "/billing/webhooks/payment")}
 
 
 def app_routes() -> set[tuple[str, str]]:

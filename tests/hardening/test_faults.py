@@ -73,7 +73,7 @@ def _ts(value: str) -> float:
 def test_worker_killed_during_encode(hardened: ServiceProcess, image_host) -> None:
     """SIGKILL lands in the encode window (placed by a warm-up run of the same image): the lease runs out,
     the supervisor restarts the worker, the task runs again, succeeds, and is charged once."""
-    image_host.files["noise.jpg"] = noise_jpeg(3000, 2000)
+    image_host.files["noise.jpg"] = noise_jpeg(2400, 1600)
     acc = hardened.new_account(10)
     body = {"image": image_host.url("noise.jpg"), "model": FAST}
     stages = Remover(load_settings(onnx_threads=1)).remove(image_host.files["noise.jpg"], model=FAST).timings
@@ -241,3 +241,89 @@ def test_disk_full_when_the_result_is_written(tmp_path: Path, image_host) -> Non
         if svc is not None:
             svc.stop()
         subprocess.run(["umount", "-l", str(results)], capture_output=True)
+
+
+PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of our own (initdb in a temp dir, a free loopback port), so the test can stop and
+    start it; the machine's shared PostgreSQL is never touched."""
+
+    def __init__(self, root: Path) -> None:
+        from web.service_process import free_port
+
+        self.bin, self.data, self.port = PG_BIN[-1].parent, root / "pgdata", free_port()
+        root.mkdir(parents=True, exist_ok=True)
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(root, "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.start()
+        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-qc",
+                        "CREATE DATABASE bg"], check=True, capture_output=True)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/bg"
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.data.parent / "pg.log"), "-o",
+                  f"-p {self.port} -k {self.data.parent} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+
+
+def test_database_down_for_a_few_seconds(tmp_path: Path, image_host) -> None:
+    """PostgreSQL stopped hard for ~4 s: the API answers 503 service_unavailable with Retry-After at once,
+    /healthz stays up, /readyz says which dependency is down; the client library retries through the outage;
+    the task whose claim failed is retried by the queue; afterwards everything is final and the books balance."""
+    require_u2netp()
+    require(bool(PG_BIN) and shutil.which("psql") is not None, "PostgreSQL server binaries (initdb) are not installed")
+    from bgremover.client import Client
+    from bgremover.store.migrate import upgrade
+
+    import tempfile
+
+    pg_root = Path(tempfile.mkdtemp(prefix="bgremover-pg-"))  # outside pytest's 0700 tree: the postgres user reads it
+    pg = ThrowawayPostgres(pg_root)
+    svc = None
+    try:
+        upgrade(pg.url)
+        svc = start_service(tmp_path / "svc", BGREMOVER_DATABASE_URL=pg.url)
+        acc = svc.new_account(10)
+        body = {"image": image_host.url("photo.jpg"), "model": FAST}
+        with svc.client(acc) as c:
+            assert poll_task(c, c.post(ENDPOINT, json=body).json()["task_id"])["status"] == "succeeded"
+            caught = c.post(ENDPOINT, json=body).json()["task_id"]  # in the queue when the database goes
+            pg.stop()
+            t = time.monotonic()
+            r = c.post(ENDPOINT, json=body)
+            assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable", r.text
+            assert int(r.headers["retry-after"]) > 0 and time.monotonic() - t < 5
+            assert c.get("/healthz").status_code == 200
+            ready = c.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("error"), ready.text
+            result: dict[str, bytes] = {}
+            client = Client(svc.base_url, acc.key, timeout=30)
+            through = threading.Thread(target=lambda: result.setdefault("png", client.remove(
+                image_host.url("photo.jpg"), model=FAST, timeout=90)))
+            through.start()  # submits during the outage: 503 + Retry-After, retried by the client
+            time.sleep(4)
+            pg.start()
+            through.join(120)
+            assert result.get("png", b"")[:4] == b"\x89PNG", "the client did not get through the outage"
+            assert poll_task(c, caught, timeout=90)["status"] == "succeeded"
+            assert [t["status"] for t in c.get("/api/v1/tasks").json()["tasks"]] == ["succeeded"] * 3
+        assert assert_books(svc, acc)["credits"] == 7
+        assert_answering(svc)
+    finally:
+        if svc is not None:
+            svc.stop()
+        subprocess.run([*pg.as_user, str(pg.bin / "pg_ctl"), "-D", str(pg.data), "-m", "immediate", "stop"],
+                       capture_output=True)  # already stopped if the test failed during the outage
+        shutil.rmtree(pg_root, ignore_errors=True)

@@ -16,15 +16,16 @@ import pytest
 from conftest import ROOT, require
 
 HARNESSES = ["decode_image_fuzz.py", "url_policy_fuzz.py"]
-SECONDS = 4
+SECONDS = 2
 
 
 @pytest.mark.parametrize("harness", HARNESSES)
 def test_harness_runs_clean(harness: str, tmp_path: Path) -> None:
     require(importlib.util.find_spec("atheris") is not None, "atheris is not installed (pip install -e '.[test]')")
     proc = subprocess.run([sys.executable, str(ROOT / "fuzz" / harness), f"-max_total_time={SECONDS}",
-                           "-rss_limit_mb=2048", "-timeout=10", "-seed=1", str(tmp_path / "corpus")],
-                          capture_output=True, text=True, timeout=SECONDS + 60)
+                           "-rss_limit_mb=2048", "-timeout=10", "-seed=1", f"-artifact_prefix={tmp_path}/",
+                           str(tmp_path / "corpus")],
+                          capture_output=True, text=True, timeout=SECONDS + 60, cwd=tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{harness} found a crash:\n{out[-4000:]}"
     runs = [line for line in out.splitlines() if line.startswith("Done ")]
@@ -44,6 +45,6 @@ def test_harness_reports_a_crash(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "seed").write_bytes(b"B")
-    proc = subprocess.run([sys.executable, str(broken), "-runs=10", str(corpus)], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run([sys.executable, str(broken), "-runs=10", f"-artifact_prefix={tmp_path}/", str(corpus)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode != 0 and "KeyError" in proc.stdout + proc.stderr

@@ -33,7 +33,7 @@ def test_a_short_soak_answers_everything_as_expected(hardened, tmp_path) -> None
     acc = hardened.new_account(10_000)
     before = hardened.client(acc).get("/billing/credits").json()["credits"]
     out = tmp_path / "load.json"
-    proc = subprocess.run([str(BIN), "loadtest", "--url", hardened.base_url, "--duration", "8", "--concurrency", "3",
+    proc = subprocess.run([str(BIN), "loadtest", "--url", hardened.base_url, "--duration", "5", "--concurrency", "3",
                            "--model", FAST, "--sizes", "0.1", "--warm-mark", "2", "--sample-interval", "0.5",
                            "--max-growth", "1000", "--timeout", "60", "--json", str(out)],
                           env={"BGREMOVER_API_KEY": acc.key, "PATH": "/usr/bin:/bin"}, capture_output=True,

@@ -58,7 +58,7 @@ def test_the_session_cookie_is_httponly_and_samesite(hardened: ServiceProcess) -
     create_account(hardened.db, email=email, password=PASSWORD)
     r = httpx.post(f"{hardened.base_url}/login", data={"email": email, "password": PASSWORD}, timeout=30)
     cookie = r.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=lax" in cookie or "samesite=strict" in cookie, cookie
+    assert "httponly" in cookie and ("samesite=lax" in cookie or "samesite=strict" in cookie), cookie
 
 
 def test_no_secret_reaches_a_log_line_or_an_error_body(hardened: ServiceProcess, image_host) -> None:
@@ -121,3 +121,16 @@ def test_serve_binds_loopback_by_default(hardened: ServiceProcess) -> None:
     assert Settings().host == "127.0.0.1"
     assert "--host" not in hardened.args, "the shared server is started without --host, as `make run` does"
     assert _listening(hardened.port) == {"0100007F"}, "bgremover serve listens beyond 127.0.0.1 by default"
+
+
+def test_signature_checks_answer_4xx_to_non_ascii_input(hardened: ServiceProcess, signed_in: httpx.Client) -> None:
+    """hmac.compare_digest raises TypeError on a str with non-ASCII characters; every signature the service
+    checks (result URL, invitation link, CSRF token) must turn that into a refusal, not a 500."""
+    base = hardened.base_url
+    r = httpx.get(f"{base}/api/v1/tasks/x/result", params={"expires": "1", "signature": "\u00e9" * 64}, timeout=30)
+    assert r.status_code == 404, r.text
+    r = httpx.get(f"{base}/invite/1.{2**40}.%C3%A9%C3%A9", timeout=30)
+    assert r.status_code in (400, 404, 410), r.status_code
+    r = signed_in.post("/logout", data={"csrf_token": "\u00e9" * 40})
+    assert r.status_code == 403, r.status_code
+    assert "unhandled TypeError" not in hardened.log_text()

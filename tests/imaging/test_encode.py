@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -94,23 +93,13 @@ def photo_cutout_4mp() -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_default_png_is_much_faster_than_pillows_default_and_no_bigger() -> None:
-    """The point of the chosen settings: at 4 MP, at least 3x faster than Pillow's default PNG (what
-    rembg writes) and not larger. Min of 3 runs (2 of the slow one), interleaved, so machine load hits
-    both alike."""
+def test_default_png_is_no_bigger_than_pillows_default() -> None:
+    """The fast settings must not bloat files: at 4 MP our PNG is no larger than Pillow's default PNG
+    (what rembg writes). Speed is a claim for `bgremover bench` and tools/bench_encode.py, never a test."""
     px = photo_cutout_4mp()
-    ours, pillow = [], []
-    for run in range(3):
-        t = time.perf_counter()
-        data = encode_image(px, "png")
-        ours.append(time.perf_counter() - t)
-        if run == 2:
-            break
-        t = time.perf_counter()
-        buf = io.BytesIO()
-        Image.fromarray(px).save(buf, format="PNG")
-        pillow.append(time.perf_counter() - t)
-    assert min(ours) * 3 < min(pillow), (min(ours), min(pillow))
+    data = encode_image(px, "png")
+    buf = io.BytesIO()
+    Image.fromarray(px).save(buf, format="PNG")
     assert len(data) <= len(buf.getvalue())
 
 

@@ -133,10 +133,10 @@ def _normalize_host(raw: str) -> tuple[str, IPAddress | None]:
     if _ends_in_number(host):
         ip4 = parse_ipv4_host(host)
         return str(ip4), ip4
-    labels = host.rstrip(".").split(".")
-    if not all(_LABEL.match(label) for label in labels) or len(host) > 253:
+    bare = host[:-1] if host.endswith(".") else host  # one trailing dot (the DNS root) only: '70....' is no name
+    if not all(_LABEL.match(label) for label in bare.split(".")) or len(host) > 253:
         raise ImageFetchFailed(f"image URL has an invalid host name {host[:60]!r}")
-    return host.rstrip("."), None
+    return bare, None
 
 
 def _to_ascii(host: str) -> str:

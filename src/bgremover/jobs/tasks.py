@@ -51,7 +51,9 @@ class Jobs:
         self.huey, self.settings = huey, settings
         self._ctx: WorkerContext | None = None
         self._pid = -1
-        self.process_task = huey.task(name=PROCESS_TASK)(self._process_task)
+        # An exception escapes run_task only when the database failed (claiming, or recording the outcome):
+        # retry the message for about a minute instead of leaving the task queued until the reaper's sweep.
+        self.process_task = huey.task(name=PROCESS_TASK, retries=20, retry_delay=3)(self._process_task)
         self.queue = HueyTaskQueue(huey, self.process_task)
 
     def context(self) -> WorkerContext:

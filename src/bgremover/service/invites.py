@@ -50,7 +50,8 @@ def check_invite(db: Database, secret: bytes, token: str, *, now: float | None =
         raise InviteInvalid("this invitation link is malformed") from None
     with db.read() as conn:
         row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
-    if row is None or not hmac.compare_digest(_signature(secret, account_id, expires, row.password_hash), signature):
+    if row is None or not hmac.compare_digest(_signature(secret, account_id, expires, row.password_hash).encode(),
+                                            signature.encode("utf-8", "replace")):
         raise InviteInvalid("this invitation link is not valid any more; ask for a new one")
     if expires < (time.time() if now is None else now):
         raise InviteInvalid("this invitation link has expired; ask for a new one")

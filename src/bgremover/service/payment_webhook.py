@@ -58,7 +58,7 @@ def verify(secret: str, *, timestamp: str | None, signature: str | None, body: b
         ts = int(timestamp)
     except ValueError:
         raise WebhookRejected(f"{TIMESTAMP_HEADER} is not unix seconds") from None
-    if not hmac.compare_digest(sign(secret, ts, body), signature.strip()):
+    if not hmac.compare_digest(sign(secret, ts, body).encode(), signature.strip().encode("utf-8", "replace")):
         raise WebhookRejected("the signature does not match")
     if abs((time.time() if now is None else now) - ts) > tolerance_s:
         raise WebhookRejected(f"the timestamp is more than {tolerance_s}s away from now: a replay or a skewed clock")

@@ -121,7 +121,11 @@ def list_tasks(db: Database, *, account_id: int, limit: int = 20, offset: int = 
 
 def queue_depth(db: Database) -> int:
     with db.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(tasks).where(tasks.c.status == QUEUED)).scalar_one())
+        return _queued(conn)
+
+
+def _queued(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(tasks).where(tasks.c.status == QUEUED)).scalar_one())
 
 
 def _idempotent_task(conn: Connection, account_id: int, key: str, fingerprint: str) -> str | None:
@@ -155,6 +159,10 @@ def submit_task(db: Database, blobs: ResultStore, queue: TaskQueue, settings: Se
     now = utcnow()
     try:
         with db.write() as conn:
+            # again inside the write transaction: concurrent submissions all passed the check above
+            # (on SQLite writers are serialised, so this count is exact; on PostgreSQL it narrows the race)
+            if _queued(conn) >= settings.max_queue_depth:
+                raise QueueFull(f"the queue holds {settings.max_queue_depth} tasks or more; retry later")
             credits.reserve(conn, account_id=account_id, task_id=task_id, amount=credits_cost,
                             max_in_flight=settings.max_tasks_in_flight)
             conn.execute(insert(tasks).values(

@@ -33,7 +33,7 @@ class WebSession:
     expires_at: datetime
 
     def csrf_ok(self, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(self.csrf_token, token or "")
+        return bool(token) and hmac.compare_digest(self.csrf_token.encode(), (token or "").encode("utf-8", "replace"))
 
 
 def _digest(cookie_value: str) -> str:

@@ -24,6 +24,7 @@ from bgremover.web.access_log import AccessLogMiddleware
 from bgremover.web.api_docs import install_api_docs
 from bgremover.web.errors import install_error_handlers
 from bgremover.web.metrics import Metrics
+from bgremover.web.openapi_errors import document_errors
 from bgremover.web.routes import billing, health, models, remove_bg, tasks
 from bgremover.web.state import AppState
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     from bgremover.web.dashboard import install_dashboard
 
     install_dashboard(app)  # browser pages, console, decision panel, payment webhook (web/dashboard/)
+    document_errors(app)  # /openapi.json lists the error statuses we really answer (web/errors.py)
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     return app
 

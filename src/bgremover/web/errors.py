@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bgremover.errors import BgRemoverError
@@ -68,6 +70,8 @@ ERRORS: dict[str, ErrorSpec] = {
     "invite_invalid": ErrorSpec(410, "http", "An invitation link that is malformed, expired or already used."),
     "csrf_failed": ErrorSpec(403, "http", "A dashboard form or console call without this session's CSRF token."),
     "forbidden": ErrorSpec(403, "http", "Signed in, but this page is for administrators."),
+    "service_unavailable": ErrorSpec(503, "http", "The database is briefly unreachable or locked; retry after "
+                                                  "Retry-After (nothing was created or charged)."),
     "internal_error": ErrorSpec(500, "both", "An unexpected error; it is logged on the server."),
 }
 
@@ -118,6 +122,15 @@ def install_error_handlers(app: FastAPI) -> None:
                 413: "image_too_large"}.get(exc.status_code, "internal_error")
         detail = exc.detail if isinstance(exc.detail, str) else code
         return error_response(code, detail, status=exc.status_code, headers=getattr(exc, "headers", None))
+
+    async def _database_down(_req: Request, exc: Exception) -> JSONResponse:
+        # a transaction that failed on a lost or locked database rolled back whole: safe to retry
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return error_response("service_unavailable", "the database is briefly unavailable; retry shortly",
+                              headers={"Retry-After": "2"})
+
+    for db_error in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(db_error, _database_down)
 
     @app.exception_handler(Exception)
     async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:

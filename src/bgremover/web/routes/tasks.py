@@ -23,7 +23,7 @@ STATUSES = "^(queued|processing|succeeded|failed|canceled)$"
 
 @router.get("", response_model=TasksPage)
 def list_my_tasks(request: Request, state: StateDep, principal: Auth,
-                  limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
                   status: Annotated[str | None, Query(pattern=STATUSES)] = None) -> TasksPage:
     """The caller's tasks, newest first, paged with `limit` and `offset`."""
     rows, total = list_tasks(state.db, account_id=principal.account.id, limit=limit, offset=offset, status=status)

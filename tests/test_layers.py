@@ -1,0 +1,48 @@
+"""Dependencies point one way: the engine knows nothing of HTTP, databases or queues; the service layer
+knows nothing of HTTP, the queue or the CLI. Checked on the source, so a stray import fails here."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "bgremover"
+
+WEB_QUEUE_CLI = {"fastapi", "starlette", "uvicorn", "huey", "typer", "bgremover.web", "bgremover.jobs",
+                 "bgremover.cli"}
+STORAGE = {"sqlalchemy", "alembic", "psycopg", "redis", "bgremover.store", "bgremover.service"}
+
+FORBIDDEN = {
+    "imaging": WEB_QUEUE_CLI | STORAGE | {"bgremover.inference", "bgremover.pipeline"},
+    "inference": WEB_QUEUE_CLI | STORAGE | {"bgremover.pipeline"},
+    "pipeline": WEB_QUEUE_CLI | STORAGE,
+    "evaluation": WEB_QUEUE_CLI | STORAGE,
+    "fetching": WEB_QUEUE_CLI | STORAGE,
+    "service": WEB_QUEUE_CLI,
+    "store": WEB_QUEUE_CLI | {"bgremover.service"},
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def violates(module: str, forbidden: set[str]) -> bool:
+    return any(module == f or module.startswith(f + ".") for f in forbidden)
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_imports_point_one_way(layer: str) -> None:
+    bad = []
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        for module in imported_modules(path):
+            if violates(module, FORBIDDEN[layer]):
+                bad.append(f"{path.relative_to(PACKAGE)} imports {module}")
+    assert not bad, "\n".join(bad)
