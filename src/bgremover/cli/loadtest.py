@@ -44,8 +44,8 @@ def register(app: typer.Typer) -> None:
         weights = tuple(float(x) for x in mix.split(","))
         if len(weights) != 3 or min(weights) < 0 or sum(weights) <= 0:
             raise typer.BadParameter("--mix takes three non-negative weights: good,bad_image,bad_request")
-        plan = LoadPlan(url.rstrip("/"), api_key, duration, concurrency, max_requests, weights,  # type: ignore[arg-type]
-                        model, timeout)
+        plan = LoadPlan(url.rstrip("/"), api_key, duration, concurrency, max_requests,
+                        weights, model, timeout)  # type: ignore[arg-type]
         with tempfile.TemporaryDirectory(prefix="bgremover-loadtest-") as tmp:
             photos = [w.path.read_bytes() for w in build_workloads(parse_sizes(sizes), Path(tmp), photo)]
         pid = server_pid or listening_pid(urlsplit(plan.base_url).port or 80)

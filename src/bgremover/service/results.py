@@ -23,7 +23,8 @@ def result_signature(secret: bytes, task_id: str, expires: int) -> str:
 def verify_result_signature(secret: bytes, task_id: str, expires: int, signature: str) -> bool:
     """True for a genuine signature; expiry is checked separately (an expired result answers 410)."""
     # as bytes: compare_digest raises TypeError on a str with non-ASCII characters (any client can send one)
-    return hmac.compare_digest(result_signature(secret, task_id, expires).encode(), signature.encode("utf-8", "replace"))
+    expected = result_signature(secret, task_id, expires).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))
 
 
 def result_url_query(secret: bytes, task: TaskRecord) -> str:
