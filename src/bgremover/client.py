@@ -95,7 +95,7 @@ class Client:
         return _json(self._request("DELETE", f"api/v1/tasks/{task_id}"))
 
     def wait(self, task_id: str, timeout: float = 300.0, *, poll_interval: float = 0.25,
-             max_interval: float = 5.0) -> dict[str, Any]:
+             max_interval: float = 2.0) -> dict[str, Any]:
         """Poll until the task is final (succeeded, failed or canceled), backing off exponentially."""
         deadline = time.monotonic() + timeout
         interval = poll_interval
@@ -118,7 +118,12 @@ class Client:
 
     def remove(self, image: ImageSource, model: str | None = None, output_format: str = "png", *,
                timeout: float = 300.0, **options: Any) -> bytes:
-        """submit + wait + download: the cut-out's bytes, or ClientError with the task's error code."""
+        """submit + wait + download: the cut-out's bytes, or ClientError with the task's error code.
+
+        The submission asks the server to hold the answer until the task is done (``wait``, up to 60 s), so a
+        result comes back as soon as it exists instead of at the next poll; polling takes over after that.
+        """
+        options.setdefault("wait", min(60.0, timeout))
         task = self.submit(image, model, output_format, **options)
         if task.get("status") not in FINAL_STATUSES:
             task = self.wait(task["task_id"], timeout)

@@ -105,3 +105,15 @@ def test_a_saved_graph_changed_behind_our_back_is_rebuilt_not_loaded(u2netp, mod
                         providers=["CPUExecutionProvider"])
     assert seg.session_options.graph_optimization_level.name == "ORT_ENABLE_ALL"
     assert saved.stat().st_size > 1000 and verified.known_digest(saved) is not None
+
+
+def test_large_input_models_run_without_the_memory_arena_and_small_ones_with_it(u2netp, model_dir):
+    # the arena keeps IS-Net's 1024-px activations (~650 MB) after a run; U²-Net's are small and it is faster
+    from dataclasses import replace
+
+    from bgremover.inference.session import ARENA_MAX_SIDE
+
+    assert u2netp.session_options.enable_cpu_mem_arena is True
+    big = replace(u2netp.spec, input_size=ARENA_MAX_SIDE)
+    seg = OnnxSegmenter(big, u2netp.spec.file_path(model_dir))
+    assert seg.session_options.enable_cpu_mem_arena is False

@@ -22,6 +22,21 @@ def test_maps_of_different_sizes_are_combined_at_the_largest_size_by_weighted_me
     assert out[500, 500] == pytest.approx(0.75)
 
 
+def test_the_confidence_rule_lets_the_surer_map_decide_each_pixel():
+    sure = np.array([[0.95, 0.05]], np.float32)  # sure of subject left, of background right
+    haze = np.array([[0.4, 0.6]], np.float32)  # a grey haze, leaning the wrong way
+    mean = combine([sure, haze], [1.0, 1.0])
+    conf = combine([sure, haze], [1.0, 1.0], rule="confidence")
+    np.testing.assert_allclose(mean, [[0.675, 0.325]], atol=1e-6)
+    # weights |2p - 1| + 0.05: 0.95 for the sure map, 0.25 for the haze
+    np.testing.assert_allclose(conf, [[(0.95 * 0.95 + 0.25 * 0.4) / 1.2, (0.95 * 0.05 + 0.25 * 0.6) / 1.2]], atol=1e-6)
+    assert conf[0, 0] > 0.8 and conf[0, 1] < 0.2  # much nearer the sure map than the mean is
+    same = np.full((4, 4), 0.3, np.float32)
+    np.testing.assert_allclose(combine([same, same], [2.0, 1.0], rule="confidence"), same, atol=1e-6)
+    with pytest.raises(ValueError, match="ensemble rule"):
+        combine([same, same], [1.0, 1.0], rule="vote")
+
+
 def test_a_single_map_passes_through_unchanged():
     m = np.random.default_rng(0).random((320, 320)).astype(np.float32)
     assert combine([m], [2.0]) is m

@@ -39,7 +39,7 @@ def test_an_empty_recipe_weighs_the_presets_models_equally_and_uses_the_defaults
 
 
 @pytest.mark.parametrize("table, message", [
-    ({"fllip": True}, "unknown recipe key(s) fllip; accepted: flip, foreground, refine, weights"),
+    ({"fllip": True}, "unknown recipe key(s) fllip; accepted: flip, foreground, matting, refine, rule, weights"),
     ({"refine": {"radius": 2, "sigma": 1}}, "unknown key(s) sigma in recipe.refine; accepted: method"),
     ({"foreground": {"methd": "none"}}, "unknown key(s) methd in recipe.foreground"),
     ({"refine": "guided"}, "recipe.refine must be a table"),
@@ -47,6 +47,9 @@ def test_an_empty_recipe_weighs_the_presets_models_equally_and_uses_the_defaults
     ({"weights": {"u2net": 1}}, "recipe.weights must give a weight to each of its models (u2netp)"),
     ({"weights": {"u2netp": 0}}, "recipe.weights must be positive numbers"),
     ({"flip": "yes"}, "recipe.flip must be true or false"),
+    ({"rule": "max"}, "recipe.rule must be one of mean, confidence"),
+    ({"matting": {"method": "knn"}}, "matting.method must be 'none' or 'closed_form'"),
+    ({"matting": {"band": [0.9, 0.1]}}, "matting.band must be [lo, hi]"),
 ])
 def test_a_malformed_recipe_is_rejected_with_a_clear_error(table, message):
     with pytest.raises(RecipeError) as err:
@@ -78,3 +81,12 @@ def test_running_a_recipe_cuts_out_the_ball_and_times_each_stage(remover, flip):
     assert m.foreground.shape == rgb.shape and m.foreground.dtype == np.uint8
     assert set(m.timings) == {"predict", "refine", "foreground"}
     assert all(t >= 0 for t in m.timings.values())
+
+
+def test_a_recipe_with_matting_reports_the_matting_stage(remover):
+    rgb = photo_scene()
+    preset = Preset(name="t", credits=1, description="", models=("u2netp",), licence="Apache-2.0",
+                    recipe={"rule": "confidence", "matting": {"method": "closed_form", "work_side": 160}})
+    m = run_recipe(rgb, preset, remover.registry)
+    assert set(m.timings) == {"predict", "refine", "matting", "foreground"}
+    assert m.alpha[110:130, 150:170].mean() > 0.9 and m.alpha[:20, :20].max() < 0.1

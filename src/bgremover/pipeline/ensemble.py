@@ -4,6 +4,11 @@ Each model sees the photo once (plus once mirrored when ``flip`` is on: a mirror
 valid an input, and the two maps' errors are partly independent). Maps of different sizes
 (320 for U²-Net, 1024 for IS-Net) are brought to the largest before they are combined by a
 weighted mean. The preprocessing is done once per model; the mirror is a flip of its tensor.
+
+With ``rule = "confidence"`` each model's weight is, pixel by pixel, also scaled by how sure it
+is there (``|2p - 1| + 0.05``): where IS-Net is sure of a hair strand and U²-Net is a grey haze,
+the sure model decides. On the dev set this lowered alpha MSE and Grad on both halves of a
+held-out split (IS-Net preset), and raised mask MAE by about 0.0005.
 """
 from __future__ import annotations
 
@@ -24,22 +29,35 @@ def model_map(rgb: np.ndarray, model_id: str, registry: SegmenterRegistry, *, fl
     return prob.astype(np.float32)
 
 
-def combine(maps: list[np.ndarray], weights: list[float]) -> np.ndarray:
-    """Weighted mean of maps, each resized (bilinear) to the largest map's size."""
+RULES = ("mean", "confidence")
+_CONFIDENCE_FLOOR = np.float32(0.05)  # a model that is unsure everywhere still counts a little
+
+
+def combine(maps: list[np.ndarray], weights: list[float], rule: str = "mean") -> np.ndarray:
+    """Weighted mean of maps, each resized (bilinear) to the largest map's size; with
+    ``rule="confidence"`` the weights are also scaled per pixel by each map's confidence."""
+    if rule not in RULES:
+        raise ValueError(f"ensemble rule must be one of {', '.join(RULES)}, not {rule!r}")
     if len(maps) == 1:
         return maps[0]
     h = max(m.shape[0] for m in maps)
     w = max(m.shape[1] for m in maps)
     total = np.zeros((h, w), np.float32)
+    norm = np.zeros((h, w), np.float32) if rule == "confidence" else np.float32(sum(weights))
     for m, wt in zip(maps, weights):
         if m.shape != (h, w):
             m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
-        total += np.float32(wt) * m
-    return total / np.float32(sum(weights))
+        if rule == "confidence":
+            k = (np.abs(2 * m - 1) + _CONFIDENCE_FLOOR) * np.float32(wt)
+            total += k * m
+            norm += k
+        else:
+            total += np.float32(wt) * m
+    return total / norm
 
 
 def ensemble_map(rgb: np.ndarray, weights: dict[str, float], registry: SegmenterRegistry, *,
-                 flip: bool = False) -> np.ndarray:
+                 flip: bool = False, rule: str = "mean") -> np.ndarray:
     ids = list(weights)
     maps = [model_map(rgb, m, registry, flip=flip) for m in ids]
-    return combine(maps, [weights[m] for m in ids])
+    return combine(maps, [weights[m] for m in ids], rule)

@@ -6,9 +6,12 @@ per preset, and interpreted by ``run_recipe`` with no per-preset branches::
     [presets.bg-remover-hq.recipe]
     weights = { u2net = 2.0, u2netp = 1.0 }   # weighted mean of the models' maps (default: equal)
     flip = true                               # horizontal-flip test-time augmentation
+    rule = "mean"                             # or "confidence": see pipeline/ensemble.py
     [presets.bg-remover-hq.recipe.refine]     # see pipeline/refine.py RefineParams
     method = "guided"
     radius = 2
+    [presets.bg-remover-hq.recipe.matting]    # see pipeline/matting.py MattingParams (default: off)
+    method = "none"
     [presets.bg-remover-hq.recipe.foreground] # see pipeline/foreground.py ForegroundParams
     method = "blur_fusion"
 
@@ -26,8 +29,9 @@ import numpy as np
 
 from bgremover.inference.catalog import Preset
 from bgremover.inference.registry import SegmenterRegistry
-from bgremover.pipeline.ensemble import ensemble_map
+from bgremover.pipeline.ensemble import RULES, ensemble_map
 from bgremover.pipeline.foreground import ForegroundParams, estimate_foreground
+from bgremover.pipeline.matting import MattingParams, matte_band
 from bgremover.pipeline.refine import RefineParams, refine_alpha
 
 
@@ -41,6 +45,8 @@ class Recipe:
     flip: bool = False
     refine: RefineParams = field(default_factory=RefineParams)
     foreground: ForegroundParams = field(default_factory=ForegroundParams)
+    rule: str = "mean"
+    matting: MattingParams = field(default_factory=MattingParams)
 
 
 @dataclass
@@ -50,7 +56,7 @@ class Matte:
     timings: dict[str, float]
 
 
-_TOP_KEYS = {"weights", "flip", "refine", "foreground"}
+_TOP_KEYS = {"weights", "flip", "refine", "foreground", "rule", "matting"}
 
 
 def _section(preset: str, name: str, cls: type, table: Any) -> Any:
@@ -85,9 +91,14 @@ def parse_recipe(name: str, models: tuple[str, ...], table: dict[str, Any]) -> R
     flip = table.get("flip", False)
     if not isinstance(flip, bool):
         raise RecipeError(f"preset {name!r}: recipe.flip must be true or false, not {flip!r}")
+    rule = table.get("rule", "mean")
+    if rule not in RULES:
+        raise RecipeError(f"preset {name!r}: recipe.rule must be one of {', '.join(RULES)}, not {rule!r}")
     return Recipe(
         weights={m: float(weights[m]) for m in models},
         flip=flip,
+        rule=rule,
+        matting=_section(name, "matting", MattingParams, table.get("matting", {})),
         refine=_section(name, "refine", RefineParams, table.get("refine", {})),
         foreground=_section(name, "foreground", ForegroundParams, table.get("foreground", {})),
     )
@@ -109,11 +120,16 @@ def run_recipe(rgb: np.ndarray, preset: Preset, registry: SegmenterRegistry) -> 
     """Photo (uint8 HxWx3) to alpha and foreground colour, with seconds per stage."""
     recipe = recipe_of(preset)
     t0 = time.perf_counter()
-    prob = ensemble_map(rgb, recipe.weights, registry, flip=recipe.flip)
+    prob = ensemble_map(rgb, recipe.weights, registry, flip=recipe.flip, rule=recipe.rule)
     t1 = time.perf_counter()
     alpha = refine_alpha(rgb, prob, recipe.refine)
+    del prob
     t2 = time.perf_counter()
+    timings = {"predict": t1 - t0, "refine": t2 - t1}
+    if recipe.matting.method != "none":  # reported only when the preset runs it
+        alpha = matte_band(rgb, alpha, recipe.matting)
+        timings["matting"] = time.perf_counter() - t2
+        t2 = time.perf_counter()
     fg = estimate_foreground(rgb, alpha, recipe.foreground)
-    t3 = time.perf_counter()
-    return Matte(alpha=alpha, foreground=fg,
-                 timings={"predict": t1 - t0, "refine": t2 - t1, "foreground": t3 - t2})
+    timings["foreground"] = time.perf_counter() - t2
+    return Matte(alpha=alpha, foreground=fg, timings=timings)
