@@ -107,13 +107,26 @@ def test_a_saved_graph_changed_behind_our_back_is_rebuilt_not_loaded(u2netp, mod
     assert saved.stat().st_size > 1000 and verified.known_digest(saved) is not None
 
 
-def test_large_input_models_run_without_the_memory_arena_and_small_ones_with_it(u2netp, model_dir):
+def test_the_memory_arena_is_off_for_large_inputs_and_shrunk_after_each_run_for_large_models(u2netp, model_dir):
     # the arena keeps IS-Net's 1024-px activations (~650 MB) after a run; U²-Net's are small and it is faster
     from dataclasses import replace
 
-    from bgremover.inference.session import ARENA_MAX_SIDE
+    from bgremover.inference.session import ARENA_MAX_SIDE, ARENA_SHRINK_BYTES
 
+    key = "memory.enable_memory_arena_shrinkage"
     assert u2netp.session_options.enable_cpu_mem_arena is True
+    with pytest.raises(RuntimeError):  # a small model keeps its arena warm: no shrink entry is set
+        u2netp._run_options.get_run_config_entry(key)
+    # a large model hands its arena back after every run, so idle blocks do not pile up across an ensemble
+    heavy = OnnxSegmenter(replace(u2netp.spec, bytes=ARENA_SHRINK_BYTES), u2netp.spec.file_path(model_dir))
+    assert heavy.session_options.enable_cpu_mem_arena is True
+    assert heavy._run_options.get_run_config_entry(key) == "cpu:0"
+    # an ensemble asks a small model to hand its arena back too, with the same answers
+    batch = u2netp.preprocess(disc_scene()[0])
+    np.testing.assert_array_equal(u2netp.run(batch, release=True), u2netp.run(batch))
     big = replace(u2netp.spec, input_size=ARENA_MAX_SIDE)
     seg = OnnxSegmenter(big, u2netp.spec.file_path(model_dir))
     assert seg.session_options.enable_cpu_mem_arena is False
+    rgb, inside = disc_scene()
+    batch = u2netp.preprocess(rgb)  # (the real u2netp graph takes 320 px whatever the spec says)
+    np.testing.assert_array_equal(seg.run(batch), u2netp.run(batch))  # same answers, arena or not

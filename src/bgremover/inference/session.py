@@ -21,6 +21,7 @@ _RESAMPLE = {"lanczos": Image.Resampling.LANCZOS, "bilinear": Image.Resampling.B
 
 
 ARENA_MAX_SIDE = 1024  # models with inputs this large or larger run without ORT's CPU memory arena
+ARENA_SHRINK_BYTES = 50_000_000  # models this large or larger hand their arena back after every run
 
 
 def default_threads() -> int:
@@ -43,10 +44,15 @@ class OnnxSegmenter:
     """Runs one segmentation model: RGB uint8 photo in, probability map at model resolution out.
 
     Threads: intra-op = the cores this process may use; inter-op = 1 (ORT_PARALLEL was slower on u2net);
-    full graph optimisation (ORT_ENABLE_EXTENDED was slower); memory arena on (off was slower), except for
-    models whose input side is ``ARENA_MAX_SIDE`` or more: IS-Net at 1024 px keeps about 650 MB of arena
-    blocks after one run (peak RSS of the IS-Net HQ preset at 1 MP: 1962 MB with the arena, 1300 MB
-    without), for about 5 % more CPU time per run. Idle
+    full graph optimisation (ORT_ENABLE_EXTENDED was slower). Memory: ORT's CPU arena grows in powers
+    of two and keeps its blocks, so a process that held U²-Net, U²-Net-p and IS-Net sat on over 1 GB of
+    idle arena while the photo was refined (the Apache HQ preset peaked at 2180 MB on a 36 MP photo).
+    The arena stays on (off cost 10-30 % more CPU per run); for models of ``ARENA_SHRINK_BYTES`` or
+    more it is shrunk at the end of every run (U²-Net: +9 % CPU, about 600 MB no longer held between
+    runs; on U²-Net-p the shrink cost 28 % more CPU, so its ~450 MB arena is kept, unless the caller
+    asks with ``run(..., release=True)``, as an ensemble of several models does). Models whose
+    input side is ``ARENA_MAX_SIDE`` or more run without it: IS-Net at 1024 px peaked about 650 MB
+    higher with it, for about 5 % less CPU. Idle
     threads do not spin (``spin=False``): a service decodes and encodes beside inference, and on the
     shared 2-core machine spinning cost about 12% more CPU per u2net run for no gain in latency.
     With ``optimized_dir``, the optimised graph is saved there and reused (see ``optimized.py``).
@@ -68,6 +74,7 @@ class OnnxSegmenter:
                                              else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
             opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
             opts.enable_cpu_mem_arena = spec.input_size < ARENA_MAX_SIDE
+            opts.enable_mem_pattern = spec.input_size < ARENA_MAX_SIDE
             return opts
 
         try:
@@ -78,6 +85,11 @@ class OnnxSegmenter:
                                                      providers=self.providers)
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelError(f"could not load model {spec.id} from {path}: {exc}") from exc
+        self._keep_options = ort.RunOptions()
+        self._shrink_options = ort.RunOptions()
+        if self._session.get_session_options().enable_cpu_mem_arena:
+            self._shrink_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        self._run_options = self._shrink_options if spec.bytes >= ARENA_SHRINK_BYTES else self._keep_options
         self.input_name = spec.input_name or self._session.get_inputs()[0].name
         log.info("model %s loaded from %s: providers %s, %d intra-op threads", spec.id, path,
                  self._session.get_providers(), n_threads)
@@ -105,9 +117,11 @@ class OnnxSegmenter:
         x = (x - np.asarray(s.mean, np.float32)) / np.asarray(s.std, np.float32)
         return x.transpose(2, 0, 1)[None].astype(np.float32)
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        """Raw model output for a preprocessed NCHW batch: N x H x W float32."""
-        out = self._session.run(None, {self.input_name: batch})[self.spec.output_index]
+    def run(self, batch: np.ndarray, *, release: bool = False) -> np.ndarray:
+        """Raw model output for a preprocessed NCHW batch: N x H x W float32. ``release``: hand the
+        memory arena back after this run (an ensemble does, so its models' arenas do not add up)."""
+        opts = self._shrink_options if release else self._run_options
+        out = self._session.run(None, {self.input_name: batch}, opts)[self.spec.output_index]
         return np.asarray(out, dtype=np.float32)[:, 0]
 
     def postprocess(self, pred: np.ndarray) -> np.ndarray:

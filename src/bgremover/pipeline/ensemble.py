@@ -18,13 +18,15 @@ import numpy as np
 from bgremover.inference.registry import SegmenterRegistry
 
 
-def model_map(rgb: np.ndarray, model_id: str, registry: SegmenterRegistry, *, flip: bool = False) -> np.ndarray:
-    """The model's probability map (its own resolution, float32 in [0, 1]), flip-averaged if asked."""
+def model_map(rgb: np.ndarray, model_id: str, registry: SegmenterRegistry, *, flip: bool = False,
+              release: bool = False) -> np.ndarray:
+    """The model's probability map (its own resolution, float32 in [0, 1]), flip-averaged if asked.
+    ``release``: the model hands its memory arena back after its last run (see OnnxSegmenter.run)."""
     seg = registry.get(model_id)
     batch = seg.preprocess(rgb)
-    prob = seg.postprocess(seg.run(batch)[0])
+    prob = seg.postprocess(seg.run(batch, release=release and not flip)[0])
     if flip:
-        mirrored = seg.postprocess(seg.run(np.ascontiguousarray(batch[..., ::-1]))[0])
+        mirrored = seg.postprocess(seg.run(np.ascontiguousarray(batch[..., ::-1]), release=release)[0])
         prob = 0.5 * (prob + mirrored[:, ::-1])
     return prob.astype(np.float32)
 
@@ -59,5 +61,6 @@ def combine(maps: list[np.ndarray], weights: list[float], rule: str = "mean") ->
 def ensemble_map(rgb: np.ndarray, weights: dict[str, float], registry: SegmenterRegistry, *,
                  flip: bool = False, rule: str = "mean") -> np.ndarray:
     ids = list(weights)
-    maps = [model_map(rgb, m, registry, flip=flip) for m in ids]
+    # several models: each releases its arena after its runs, so the arenas do not add up (issue 7: 2 GB)
+    maps = [model_map(rgb, m, registry, flip=flip, release=len(ids) > 1) for m in ids]
     return combine(maps, [weights[m] for m in ids], rule)
