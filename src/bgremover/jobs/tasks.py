@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bgremover.config import Settings
-from bgremover.errors import BgRemoverError
+from bgremover.errors import BgRemoverError, ModelError
 from bgremover.jobs.queue import HueyTaskQueue
 from bgremover.pipeline.remover import CutoutOptions, Remover
 from bgremover.service import lifecycle
@@ -27,6 +27,7 @@ from bgremover.store.results import make_result_store
 log = logging.getLogger(__name__)
 
 PROCESS_TASK = "process_task"
+MODEL_ERROR_MESSAGE = "the model for this preset is not usable on this server right now; the operator has been told"
 
 
 @dataclass
@@ -130,6 +131,9 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
         else:
             log.info("task %s succeeded in %.2fs (%s)", task.id, time.monotonic() - t0, task.model,
                      extra={"task_id": task.id})
+    except ModelError as exc:  # the operator's problem: the details (paths, checksums) go to the log only
+        log.error("task %s: %s", task.id, exc.message, extra={"task_id": task.id})
+        finished = lifecycle.fail_task(ctx.db, claim, exc.code, MODEL_ERROR_MESSAGE, time.monotonic() - t0)
     except BgRemoverError as exc:
         finished = lifecycle.fail_task(ctx.db, claim, exc.code, exc.message, time.monotonic() - t0)
         log.info("task %s failed: %s", task.id, exc.code, extra={"task_id": task.id})
