@@ -17,6 +17,7 @@ from bgremover.web.dashboard.render import render
 from bgremover.web.dashboard.session import MaybeSession
 from bgremover.web.deps import StateDep
 from bgremover.web.routes.models import list_models
+from bgremover.inference.catalog import ModelSpec
 from bgremover.web.schemas import ModelPublic
 
 router = APIRouter(include_in_schema=False)
@@ -28,10 +29,18 @@ class PanelRow:
     runs_on: str  # where the weights run
     weights: list[str]  # "u2netp.onnx (4.6 MB, Apache-2.0)"
     live: LiveLatency | None
+    unavailable_reason: str | None = None  # why it cannot run here, in the operator's terms
 
 
 def _megabytes(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n else "size unknown"
+
+
+def _unavailable_reason(state: StateDep, specs: list[ModelSpec]) -> str:
+    registry = state.remover.registry
+    if any(not registry.licence_ok(s) for s in specs):
+        return "licence not accepted (operator opt-in)"
+    return "weights not installed"
 
 
 @router.get("/models")
@@ -44,5 +53,6 @@ async def models_panel(request: Request, state: StateDep, session: MaybeSession)
         preset = catalog.presets[m.id]
         specs = [catalog.models[name] for name in preset.models]
         weights = [f"{s.file} ({_megabytes(s.bytes)}, {s.licence})" for s in specs]
-        rows.append(PanelRow(m, "local model: ONNX Runtime on this server", weights, live.get(m.id)))
+        rows.append(PanelRow(m, "local model: ONNX Runtime on this server", weights, live.get(m.id),
+                             None if m.available else _unavailable_reason(state, specs)))
     return render(request, "models.html", session, rows=rows)
