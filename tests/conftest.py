@@ -48,3 +48,19 @@ def dev_set() -> Path:
     if not (DEV_SET / "manifest.json").is_file():
         pytest.skip(f"evaluation set not present at {DEV_SET}")
     return DEV_SET
+
+
+@pytest.fixture(scope="session")
+def u2netp_wheel() -> Path:
+    """The real u2netp wheel: from the package cache `make test-models` fills (MODEL_DIR/.packages), or from a
+    download cache named by BGREMOVER_TEST_PACKAGE_DIR (default /tmp/pkgcache) when the model was installed by hand."""
+    from bgremover.inference.catalog import load_catalog
+    from bgremover.inference.packages import PACKAGE_CACHE
+
+    artifact = load_catalog().model("u2netp").source.artifact
+    extra = Path(os.environ.get("BGREMOVER_TEST_PACKAGE_DIR", "/tmp/pkgcache"))
+    for p in (load_settings().model_dir / PACKAGE_CACHE / artifact, extra / artifact):
+        if p.is_file():
+            return p
+    require(False, "the u2netp wheel is not cached (run: bgremover models fetch u2netp)")
+    raise AssertionError

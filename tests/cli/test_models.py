@@ -9,28 +9,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import require
 from typer.testing import CliRunner
 
 from bgremover.cli.main import app
 from bgremover.inference.catalog import load_catalog
 from bgremover.inference.checksums import sha256_file
-from bgremover.inference.packages import PACKAGE_CACHE
 
 CATALOG = load_catalog()
 U2NETP = CATALOG.model("u2netp")
-
-
-@pytest.fixture(scope="module")
-def u2netp_wheel() -> Path:
-    from bgremover.config import load_settings
-
-    for p in (load_settings().model_dir / PACKAGE_CACHE / U2NETP.source.artifact,
-              Path("/tmp/pkgcache") / U2NETP.source.artifact):
-        if p.is_file():
-            return p
-    require(False, "the u2netp wheel is not cached (run: bgremover models fetch u2netp)")
-    raise AssertionError
 
 
 def run(args: list[str], model_dir: Path):

@@ -24,7 +24,6 @@ from bgremover.inference.catalog import Catalog, load_catalog
 from bgremover.inference.checksums import sha256_file
 from bgremover.inference.fetch import ModelFetcher
 from bgremover.inference.packages import PACKAGE_CACHE, Clients
-from conftest import require
 
 CATALOG = load_catalog()
 U2NETP = CATALOG.model("u2netp")
@@ -42,19 +41,6 @@ def leftovers(model_dir: Path) -> list[str]:
 
 def onnx_files(model_dir: Path) -> list[str]:
     return sorted(p.name for p in model_dir.glob("*.onnx")) if model_dir.exists() else []
-
-
-@pytest.fixture(scope="module")
-def u2netp_wheel() -> Path:
-    """The real u2netp wheel: from the package cache `make test-models` filled, or the machine's download cache."""
-    from bgremover.config import load_settings
-
-    for p in (load_settings().model_dir / PACKAGE_CACHE / U2NETP.source.artifact,
-              Path("/tmp/pkgcache") / U2NETP.source.artifact):
-        if p.is_file():
-            return p
-    require(False, "the u2netp wheel is not cached (run: bgremover models fetch u2netp)")
-    raise AssertionError
 
 
 def fake_wheel(path: Path, member: str, payload: bytes) -> Path:
