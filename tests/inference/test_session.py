@@ -107,20 +107,17 @@ def test_a_saved_graph_changed_behind_our_back_is_rebuilt_not_loaded(u2netp, mod
     assert saved.stat().st_size > 1000 and verified.known_digest(saved) is not None
 
 
-def test_the_memory_arena_is_off_for_large_inputs_and_shrunk_after_each_run_for_large_models(u2netp, model_dir):
+def test_the_memory_arena_is_off_for_large_inputs_and_kept_between_runs_unless_released(u2netp, model_dir):
     # the arena keeps IS-Net's 1024-px activations (~650 MB) after a run; U²-Net's are small and it is faster
     from dataclasses import replace
 
-    from bgremover.inference.session import ARENA_MAX_SIDE, ARENA_SHRINK_BYTES
+    from bgremover.inference.session import ARENA_MAX_SIDE
 
     key = "memory.enable_memory_arena_shrinkage"
     assert u2netp.session_options.enable_cpu_mem_arena is True
-    with pytest.raises(RuntimeError):  # a small model keeps its arena warm: no shrink entry is set
-        u2netp._run_options.get_run_config_entry(key)
-    # a large model hands its arena back after every run, so idle blocks do not pile up across an ensemble
-    heavy = OnnxSegmenter(replace(u2netp.spec, bytes=ARENA_SHRINK_BYTES), u2netp.spec.file_path(model_dir))
-    assert heavy.session_options.enable_cpu_mem_arena is True
-    assert heavy._run_options.get_run_config_entry(key) == "cpu:0"
+    with pytest.raises(RuntimeError):  # a plain run keeps the arena warm: no shrink entry is set
+        u2netp._keep_options.get_run_config_entry(key)
+    assert u2netp._shrink_options.get_run_config_entry(key) == "cpu:0"
     # an ensemble asks a small model to hand its arena back too, with the same answers
     batch = u2netp.preprocess(disc_scene()[0])
     np.testing.assert_array_equal(u2netp.run(batch, release=True), u2netp.run(batch))

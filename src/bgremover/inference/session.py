@@ -21,7 +21,6 @@ _RESAMPLE = {"lanczos": Image.Resampling.LANCZOS, "bilinear": Image.Resampling.B
 
 
 ARENA_MAX_SIDE = 1024  # models with inputs this large or larger run without ORT's CPU memory arena
-ARENA_SHRINK_BYTES = 50_000_000  # models this large or larger hand their arena back after every run
 
 
 def default_threads() -> int:
@@ -47,10 +46,10 @@ class OnnxSegmenter:
     full graph optimisation (ORT_ENABLE_EXTENDED was slower). Memory: ORT's CPU arena grows in powers
     of two and keeps its blocks, so a process that held U²-Net, U²-Net-p and IS-Net sat on over 1 GB of
     idle arena while the photo was refined (the Apache HQ preset peaked at 2180 MB on a 36 MP photo).
-    The arena stays on (off cost 10-30 % more CPU per run); for models of ``ARENA_SHRINK_BYTES`` or
-    more it is shrunk at the end of every run (U²-Net: +9 % CPU, about 600 MB no longer held between
-    runs; on U²-Net-p the shrink cost 28 % more CPU, so its ~450 MB arena is kept, unless the caller
-    asks with ``run(..., release=True)``, as an ensemble of several models does). Models whose
+    The arena stays on (off cost 10-30 % more CPU per run) and is kept between runs: shrinking it after
+    every run made a single U²-Net run 13 % slower on a quiet machine (0.740 vs 0.654 s). Only an
+    ensemble of several models asks for it with ``run(..., release=True)``, so their arenas do not add
+    up. Models whose
     input side is ``ARENA_MAX_SIDE`` or more run without it: IS-Net at 1024 px peaked about 650 MB
     higher with it, for about 5 % less CPU. Idle
     threads do not spin (``spin=False``): a service decodes and encodes beside inference, and on the
@@ -89,7 +88,6 @@ class OnnxSegmenter:
         self._shrink_options = ort.RunOptions()
         if self._session.get_session_options().enable_cpu_mem_arena:
             self._shrink_options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-        self._run_options = self._shrink_options if spec.bytes >= ARENA_SHRINK_BYTES else self._keep_options
         self.input_name = spec.input_name or self._session.get_inputs()[0].name
         log.info("model %s loaded from %s: providers %s, %d intra-op threads", spec.id, path,
                  self._session.get_providers(), n_threads)
@@ -120,7 +118,7 @@ class OnnxSegmenter:
     def run(self, batch: np.ndarray, *, release: bool = False) -> np.ndarray:
         """Raw model output for a preprocessed NCHW batch: N x H x W float32. ``release``: hand the
         memory arena back after this run (an ensemble does, so its models' arenas do not add up)."""
-        opts = self._shrink_options if release else self._run_options
+        opts = self._shrink_options if release else self._keep_options
         out = self._session.run(None, {self.input_name: batch}, opts)[self.spec.output_index]
         return np.asarray(out, dtype=np.float32)[:, 0]
 
