@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None  # rate-limit counters; default: queue_url when that is redis://
     redis_key_prefix: str = "bgremover"  # namespaces one deployment's Redis keys (queue, counters)
     signup_enabled: bool = False
+    metrics_token: str = ""  # set: GET /metrics needs `Authorization: Bearer <token>`; empty: /metrics is public
     # dashboard and billing
     session_ttl_s: int = 7 * 24 * 3600
     login_attempts_per_15min: int = 10  # per email and client address

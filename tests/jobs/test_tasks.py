@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 
 import pytest
 from PIL import Image
@@ -69,3 +71,24 @@ def test_huey_consumer_runs_the_registered_function(jobs):
     assert message.args == (task.id,)
     jobs.huey.execute(message)
     assert get_task(ctx.db, task.id).status == "succeeded"
+
+
+def test_maintenance_sweeps_partial_result_files_left_by_killed_writers(tmp_path):
+    """The worker's periodic maintenance (no model needed) removes a stale ``.tmp-*`` file from the local store."""
+    from bgremover.config import load_settings
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    settings.data_dir.mkdir(parents=True)
+    upgrade(settings.effective_database_url)
+    jobs = register_jobs(make_huey(settings), settings)
+    ctx = jobs.context()
+    try:
+        ctx.blobs.put("kept.png", b"a whole result")
+        stale = settings.data_dir / "results" / ".tmp-killed-writer"
+        stale.write_bytes(b"half")
+        os.utime(stale, (time.time() - 3600, time.time() - 3600))
+        jobs.maintenance()
+        assert not stale.exists()
+        assert ctx.blobs.get("kept.png") == b"a whole result"
+    finally:
+        ctx.db.dispose()

@@ -1,6 +1,9 @@
 """One contract for both result stores: files in the data dir and rows in the database."""
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
 from bgremover.store.results import DatabaseResultStore, LocalResultStore
@@ -32,3 +35,27 @@ def test_local_store_leaves_no_partial_files(tmp_path):
     store = LocalResultStore(tmp_path / "r")
     store.put("a.webp", b"1" * 10_000)
     assert [p.name for p in (tmp_path / "r").iterdir()] == ["a.webp"]
+
+
+def test_sweep_deletes_only_partial_writes_past_the_grace_period(tmp_path):
+    """A worker SIGKILLed inside ``put`` leaves its ``.tmp-*`` file; the sweep removes it once it is old enough."""
+    store = LocalResultStore(tmp_path / "r")
+    store.put("done.png", b"a whole result")
+    old = tmp_path / "r" / ".tmp-killed-writer"
+    old.write_bytes(b"half a res")
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    fresh = tmp_path / "r" / ".tmp-writing-now"
+    fresh.write_bytes(b"being writ")
+
+    assert store.sweep_partial_writes() == 1
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [".tmp-writing-now", "done.png"]
+    assert store.get("done.png") == b"a whole result"
+    assert store.sweep_partial_writes() == 0
+
+
+def test_sweep_is_a_no_op_on_the_database_store(db):
+    store = DatabaseResultStore(db)
+    store.put("done.png", b"a whole result")
+    assert store.sweep_partial_writes() == 0
+    assert store.get("done.png") == b"a whole result"

@@ -66,10 +66,11 @@ def _evaluate(out: Console, err: Console, set_dir: Path, model: str | None, save
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from bgremover.evaluation.aggregate import bootstrap
     from bgremover.evaluation.aggregate import compare as paired
     from bgremover.evaluation.dataset import load_eval_set
     from bgremover.evaluation.gallery import GalleryRun, write_gallery
-    from bgremover.evaluation.report import comparison_table, groups_table, overall_table
+    from bgremover.evaluation.report import bootstrap_table, comparison_table, groups_table, overall_table
     from bgremover.evaluation.runner import run_preset, score_predictions
 
     eval_set = load_eval_set(set_dir).subset(limit)
@@ -104,8 +105,11 @@ def _evaluate(out: Console, err: Console, set_dir: Path, model: str | None, save
     comparisons = []
     for peer in peers:
         c = paired(peer.rows, ours.rows)
-        comparisons.append({"a": peer.label, "b": ours.label, **c})
+        boot = bootstrap(peer.rows, ours.rows)
+        comparisons.append({"a": peer.label, "b": ours.label, **c, "bootstrap": boot})
         out.print(comparison_table(peer.label, ours.label, c))
+        if boot:
+            out.print(bootstrap_table(peer.label, ours.label, boot))
     flagged = [r["name"] for r in ours.rows if r.get("flag")]
     if flagged:
         err.print(f"[yellow]{len(flagged)} item(s) flagged (missing or wrongly sized prediction):[/yellow] "

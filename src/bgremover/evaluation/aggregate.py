@@ -86,6 +86,61 @@ def compare(rows_a: list[Row], rows_b: list[Row]) -> dict[str, Any]:
     return {"n_common": len(common), "wins": wins, "items": items}
 
 
+HEADLINE = ("MAE_raw", "mask MAE", "maxF", "Sm", "wF", "SAD", "MSE", "Grad")  # BASELINES.md's main table
+LOWER_BETTER_HEADLINE = frozenset({"MAE_raw", "mask MAE", "SAD", "MSE", "Grad"})
+
+
+def _headline(rows: list[Row], weights: np.ndarray) -> dict[str, np.ndarray]:
+    """The eight set-level numbers of ``rows`` under each row of item ``weights`` (resamples x items)."""
+    def mean_of(key: str, kind: str | None) -> np.ndarray:
+        # an item without a value (wF of an empty mask) counts as the reference scorer's mean counts it: not at all
+        keep = np.array([(kind is None or r["kind"] == kind) and r.get(key) is not None for r in rows])
+        vals = np.array([r[key] if keep[i] else 0.0 for i, r in enumerate(rows)], dtype=np.float64)
+        w = weights * keep
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (w @ vals) / w.sum(axis=1)
+
+    out = {"MAE_raw": mean_of("MAE_raw", None)}
+    if any(r["kind"] == "mask" for r in rows):
+        out.update({"mask MAE": mean_of("MAE", "mask"), "Sm": mean_of("Sm", "mask"), "wF": mean_of("wF", "mask")})
+        curves = np.stack([r["_fcurve"] if r["kind"] == "mask" else np.zeros(256) for r in rows])
+        w = weights * np.array([r["kind"] == "mask" for r in rows])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["maxF"] = ((w @ curves) / w.sum(axis=1, keepdims=True)).max(axis=1)
+    if any(r["kind"] == "alpha" for r in rows):
+        out.update({k: mean_of(k, "alpha") for k in ("SAD", "MSE", "Grad")})
+    return out
+
+
+def bootstrap(rows_a: list[Row], rows_b: list[Row], resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """How sure "B beats A" is on a set this small: the items are drawn again with replacement
+    ``resamples`` times (the same draw for both runs: a paired bootstrap), and for each headline
+    number we give the share of draws in which B's set-level value is better, and the 95 % range of
+    B - A. ``all`` is the share of draws in which B is better on every number at once: the chance
+    that a similar set confirms a claim of the form "better on every number". A draw without an item
+    of a kind (no alpha matte, say) cannot show B better on that kind's numbers and counts as not."""
+    ia = {r["name"]: r for r in rows_a if r.get("scored")}
+    ib = {r["name"]: r for r in rows_b if r.get("scored") and r["name"] in ia}
+    names = [n for n in ia if n in ib]
+    if len(names) < 2:
+        return {}
+    a, b = [ia[n] for n in names], [ib[n] for n in names]
+    draws = np.random.default_rng(seed).integers(0, len(names), size=(resamples, len(names)))
+    weights = np.stack([np.bincount(d, minlength=len(names)) for d in draws]).astype(np.float64)
+    ha, hb = _headline(a, weights), _headline(b, weights)
+    metrics: dict[str, Any] = {}
+    every = np.ones(resamples, bool)
+    for key in HEADLINE:
+        if key not in ha:
+            continue
+        delta = hb[key] - ha[key]
+        better = np.nan_to_num(-delta if key in LOWER_BETTER_HEADLINE else delta, nan=0.0) > TIE
+        every &= better
+        lo, hi = np.nanpercentile(delta, [2.5, 97.5])
+        metrics[key] = {"p_better": float(better.mean()), "delta_lo": float(lo), "delta_hi": float(hi)}
+    return {"resamples": resamples, "seed": seed, "metrics": metrics, "p_better_all": float(every.mean())}
+
+
 def strip_private(obj: Any) -> Any:
     """Drop ``_``-prefixed intermediates (F-curves) and numpy scalars, for JSON."""
     if isinstance(obj, dict):

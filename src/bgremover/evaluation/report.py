@@ -106,3 +106,19 @@ def comparison_table(label_a: str, label_b: str, comparison: dict[str, Any]) -> 
     for key, w in comparison["wins"].items():
         t.add_row(key, str(w["b_better"]), str(w["a_better"]), str(w["tie"]))
     return t
+
+
+def bootstrap_table(label_a: str, label_b: str, boot: dict[str, Any]) -> Table:
+    """Per headline number: the share of paired resamples of the items in which B is better, and the
+    95 % range of B - A; the last row is the share in which B is better on all of them at once."""
+    a, b = escape(label_a), escape(label_b)
+    t = Table(title=f"paired bootstrap ({boot['resamples']} resamples of the items): B = {b} vs A = {a}",
+              title_justify="left", caption="P(B better) near 1 or 0 is a real difference; near 0.5 it is noise",
+              caption_justify="left")
+    t.add_column("metric")
+    t.add_column("P(B better)", justify="right")
+    t.add_column("B - A, 95 % range", justify="right")
+    for key, m in boot["metrics"].items():
+        t.add_row(key, f"{m['p_better']:.2f}", f"{m['delta_lo']:+.4g} … {m['delta_hi']:+.4g}")
+    t.add_row("[bold]all at once[/bold]", f"[bold]{boot['p_better_all']:.2f}[/bold]", "")
+    return t

@@ -68,10 +68,12 @@ class Jobs:
         run_task(self.context(), task_id)
 
     def maintenance(self) -> None:
-        """Periodic work: re-queue tasks of dead workers, delete expired results."""
+        """Periodic work: re-queue tasks of dead workers, delete expired results and killed writers' partial files."""
         ctx = self.context()
         lifecycle.reap_expired_leases(ctx.db, ctx.settings, ctx.queue)
         expire_results(ctx.db, ctx.blobs)
+        if swept := ctx.blobs.sweep_partial_writes():
+            log.info("deleted %d partial result file(s) left by killed writers", swept)
 
 
 def register_jobs(huey: Any, settings: Settings) -> Jobs:

@@ -4,7 +4,8 @@
     RateCounter   MemoryRateCounter (one API process)       RedisRateCounter (shared by API processes;
                                                             SqlRateCounter when there is no Redis)
 
-An S3-compatible ResultStore would implement the same four methods over an object bucket.
+An S3-compatible ResultStore would implement the same four methods over an object bucket, and a no-op
+``sweep_partial_writes`` (a PutObject is atomic: a killed writer leaves nothing behind).
 """
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ class ResultStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     def exists(self, key: str) -> bool: ...
+
+    def sweep_partial_writes(self) -> int:
+        """Delete what writers killed mid-``put`` left behind (after a grace period); return how many."""
+        ...
 
 
 class RateCounter(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select
@@ -14,6 +15,9 @@ from bgremover.store.database import Database
 from bgremover.store.tables import result_blobs, utcnow
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_TMP_PREFIX = ".tmp-"  # keys cannot start with ".", so no result is ever named like a partial write
+# A put takes well under a second; a temporary file this old belongs to a writer that was killed mid-write.
+PARTIAL_WRITE_GRACE_S = 600.0
 
 
 def _check_key(key: str) -> str:
@@ -34,7 +38,7 @@ class LocalResultStore:
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_TMP_PREFIX)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -56,6 +60,18 @@ class LocalResultStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def sweep_partial_writes(self, older_than_s: float = PARTIAL_WRITE_GRACE_S) -> int:
+        """Delete temporary files that a SIGKILLed writer left behind; ``put`` cleans up after any other failure."""
+        cutoff, removed = time.time() - older_than_s, 0
+        for tmp in self.root.glob(f"{_TMP_PREFIX}*"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+            except FileNotFoundError:  # renamed into place, or swept by another worker, since the listing
+                continue
+        return removed
 
 
 class DatabaseResultStore:
@@ -81,6 +97,10 @@ class DatabaseResultStore:
         with self.db.read() as conn:
             return conn.execute(select(result_blobs.c.key).where(result_blobs.c.key == _check_key(key))).first() \
                 is not None
+
+    def sweep_partial_writes(self, older_than_s: float = PARTIAL_WRITE_GRACE_S) -> int:
+        """Nothing to sweep: a ``put`` is one transaction, and a killed writer's transaction rolls back."""
+        return 0
 
 
 def make_result_store(settings: Settings, db: Database) -> ResultStore:

@@ -25,6 +25,7 @@ OPERATION_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
     ("delete", "/api/v1/tasks/{task_id}"): ("task_not_found", "task_not_cancelable"),
     ("get", "/api/v1/tasks/{task_id}/result"): ("task_not_found", "result_not_ready", "result_expired"),
     ("post", "/billing/webhooks/payment"): ("webhook_rejected", "webhook_disabled"),
+    ("get", "/metrics"): ("unauthorized",),  # only when BGREMOVER_METRICS_TOKEN is set
 }
 
 

@@ -1,9 +1,12 @@
-"""Liveness, readiness (each dependency reported) and Prometheus metrics."""
+"""Liveness, readiness (each dependency reported) and Prometheus metrics (behind a token when one is set)."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hmac
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
 
 from bgremover.web.deps import StateDep
 from bgremover.web.schemas import HealthStatus
@@ -36,6 +39,17 @@ def readyz(state: StateDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
+def _check_metrics_token(request: Request, expected: str) -> None:
+    """Constant-time, on bytes (a non-ASCII str makes compare_digest raise); the token is never logged or echoed."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    ok = scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.strip().encode())
+    if not ok:
+        raise HTTPException(401, "/metrics needs `Authorization: Bearer <BGREMOVER_METRICS_TOKEN>`",
+                            headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+
+
 @router.get("/metrics", response_class=Response)
-def metrics(state: StateDep) -> Response:
+def metrics(request: Request, state: StateDep) -> Response:
+    if state.settings.metrics_token:
+        _check_metrics_token(request, state.settings.metrics_token)
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
