@@ -70,3 +70,12 @@ def test_small_models_keep_their_arenas_unless_a_model_too_large_for_one_runs_be
     assert hand_back_arenas([small]) is False  # one model: faster with its arena kept
     assert hand_back_arenas([small, small]) is False  # the Apache HQ preset: small arenas, kept
     assert hand_back_arenas([large, small]) is True  # the IS-Net preset: they would add to its peak
+
+
+def test_flip_can_mirror_some_models_and_not_others(remover):
+    rgb = asymmetric_photo()
+    reg = remover.registry
+    both = ensemble_map(rgb, {"u2netp": 1.0}, reg, flip=["u2netp"])
+    np.testing.assert_array_equal(both, model_map(rgb, "u2netp", reg, flip=True))
+    assert not np.allclose(both, model_map(rgb, "u2netp", reg), atol=1e-3)  # the mirror was run
+    np.testing.assert_array_equal(ensemble_map(rgb, {"u2netp": 1.0}, reg, flip=[]), model_map(rgb, "u2netp", reg))

@@ -32,6 +32,11 @@ def test_a_full_recipe_is_typed():
     assert r.foreground == ForegroundParams(method="none")
 
 
+def test_flip_may_name_the_models_that_also_see_the_mirrored_photo():
+    r = parse_recipe("p", ("isnet-imgly", "u2net", "u2netp"), {"flip": ["u2netp", "u2net"]})
+    assert r.flip == ("u2net", "u2netp")  # in the preset's order
+
+
 def test_an_empty_recipe_weighs_the_presets_models_equally_and_uses_the_defaults():
     r = parse_recipe("p", ("u2netp",), {})
     assert r.weights == {"u2netp": 1.0} and r.flip is False
@@ -46,7 +51,8 @@ def test_an_empty_recipe_weighs_the_presets_models_equally_and_uses_the_defaults
     ({"refine": {"method": "bilateral"}}, "refine.method must be 'guided' or 'upsample'"),
     ({"weights": {"u2net": 1}}, "recipe.weights must give a weight to each of its models (u2netp)"),
     ({"weights": {"u2netp": 0}}, "recipe.weights must be positive numbers"),
-    ({"flip": "yes"}, "recipe.flip must be true or false"),
+    ({"flip": "yes"}, "recipe.flip must be true, false or a list of the preset's models"),
+    ({"flip": ["u2net"]}, "recipe.flip names model(s) u2net that the preset does not use (u2netp)"),
     ({"rule": "max"}, "recipe.rule must be one of mean, confidence"),
     ({"matting": {"method": "knn"}}, "matting.method must be 'none' or 'closed_form'"),
     ({"matting": {"band": [0.9, 0.1]}}, "matting.band must be [lo, hi]"),

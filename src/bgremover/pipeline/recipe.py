@@ -5,7 +5,7 @@ per preset, and interpreted by ``run_recipe`` with no per-preset branches::
 
     [presets.bg-remover-hq.recipe]
     weights = { u2net = 2.0, u2netp = 1.0 }   # weighted mean of the models' maps (default: equal)
-    flip = true                               # horizontal-flip test-time augmentation
+    flip = true                               # horizontal-flip test-time augmentation (or a list of model ids)
     rule = "mean"                             # or "confidence": see pipeline/ensemble.py
     [presets.bg-remover-hq.recipe.refine]     # see pipeline/refine.py RefineParams
     method = "guided"
@@ -42,7 +42,7 @@ class RecipeError(ValueError):
 @dataclass(frozen=True)
 class Recipe:
     weights: dict[str, float]
-    flip: bool = False
+    flip: bool | tuple[str, ...] = False  # every model, none, or these models also see the mirrored photo
     refine: RefineParams = field(default_factory=RefineParams)
     foreground: ForegroundParams = field(default_factory=ForegroundParams)
     rule: str = "mean"
@@ -89,8 +89,15 @@ def parse_recipe(name: str, models: tuple[str, ...], table: dict[str, Any]) -> R
     if any(not isinstance(w, (int, float)) or w <= 0 for w in weights.values()):
         raise RecipeError(f"preset {name!r}: recipe.weights must be positive numbers, got {weights!r}")
     flip = table.get("flip", False)
-    if not isinstance(flip, bool):
-        raise RecipeError(f"preset {name!r}: recipe.flip must be true or false, not {flip!r}")
+    if isinstance(flip, list) and all(isinstance(m, str) for m in flip):
+        unknown = sorted(set(flip) - set(models))
+        if unknown:
+            raise RecipeError(f"preset {name!r}: recipe.flip names model(s) {', '.join(unknown)} that the preset "
+                              f"does not use ({', '.join(models)})")
+        flip = tuple(m for m in models if m in flip)
+    elif not isinstance(flip, bool):
+        raise RecipeError(f"preset {name!r}: recipe.flip must be true, false or a list of the preset's models, "
+                          f"not {flip!r}")
     rule = table.get("rule", "mean")
     if rule not in RULES:
         raise RecipeError(f"preset {name!r}: recipe.rule must be one of {', '.join(RULES)}, not {rule!r}")
