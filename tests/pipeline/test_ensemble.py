@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgremover.pipeline.ensemble import combine, ensemble_map, hand_back_arenas, model_map
+from bgremover.pipeline.ensemble import KEEP_ARENAS_MAX_PIXELS, combine, ensemble_map, hand_back_arenas, model_map
 
 
 def asymmetric_photo(h: int = 200, w: int = 300) -> np.ndarray:
@@ -58,7 +58,7 @@ def test_an_ensemble_of_one_model_with_weight_is_that_models_map(remover):
                                   model_map(rgb, "u2netp", remover.registry))
 
 
-def test_small_models_keep_their_arenas_unless_a_model_too_large_for_one_runs_beside_them(remover, model_dir):
+def test_small_models_keep_their_arenas_unless_the_photo_is_huge_or_a_model_too_large_for_one_runs_beside_them(remover, model_dir):
     from dataclasses import replace
 
     from bgremover.inference.session import ARENA_MAX_SIDE, OnnxSegmenter
@@ -67,9 +67,11 @@ def test_small_models_keep_their_arenas_unless_a_model_too_large_for_one_runs_be
     large_spec = replace(small.spec, input_size=ARENA_MAX_SIDE)  # as IS-Net: allocates per run
     large = OnnxSegmenter(large_spec, small.spec.file_path(model_dir), providers=["CPUExecutionProvider"])
     assert small.keeps_arena and not large.keeps_arena
-    assert hand_back_arenas([small]) is False  # one model: faster with its arena kept
-    assert hand_back_arenas([small, small]) is False  # the Apache HQ preset: small arenas, kept
-    assert hand_back_arenas([large, small]) is True  # the IS-Net preset: they would add to its peak
+    one_mp, big = 1_000_000, KEEP_ARENAS_MAX_PIXELS + 1
+    assert hand_back_arenas([small], big) is False  # one model: faster with its arena kept
+    assert hand_back_arenas([small, small], one_mp) is False  # the Apache HQ preset: small arenas, kept
+    assert hand_back_arenas([small, small], big) is True  # ... unless the photo's own buffers are large
+    assert hand_back_arenas([large, small], one_mp) is True  # the IS-Net preset: they would add to its peak
 
 
 def test_flip_can_mirror_some_models_and_not_others(remover):

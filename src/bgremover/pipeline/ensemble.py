@@ -62,21 +62,27 @@ def combine(maps: list[np.ndarray], weights: list[float], rule: str = "mean") ->
     return total / norm
 
 
-def hand_back_arenas(segmenters: list[OnnxSegmenter]) -> bool:
+KEEP_ARENAS_MAX_PIXELS = 12_000_000
+
+
+def hand_back_arenas(segmenters: list[OnnxSegmenter], pixels: int) -> bool:
     """Whether an ensemble's models return their memory arenas after their runs.
 
-    Beside a model too large for an arena (IS-Net at 1024 px allocates per run) the small models' arenas
-    would add to its peak (issue 7: 2 GB), so they hand them back. Without one they keep them: U²-Net +
-    U²-Net-p peak under 1 GB either way, and keeping them made the Apache HQ preset's four runs 0.17 s
-    faster at 1 MP (1.71 vs 1.88 s)."""
-    return len(segmenters) > 1 and not all(s.keeps_arena for s in segmenters)
+    Kept, they made the Apache HQ preset's four runs 0.17 s faster at 1 MP (1.71 vs 1.88 s), at 1.4 GB
+    peak. But they stay allocated while the photo is refined at full size: that preset peaked at 2191 MB
+    on a 36 MP photo (issue 7: 2 GB), so above ``KEEP_ARENAS_MAX_PIXELS`` they are handed back, where
+    0.17 s is little beside the refinement's own seconds. Beside a model too large for an arena (IS-Net
+    at 1024 px allocates per run) they would add to its peak, so they are handed back at any size."""
+    if len(segmenters) < 2:
+        return False
+    return pixels > KEEP_ARENAS_MAX_PIXELS or not all(s.keeps_arena for s in segmenters)
 
 
 def ensemble_map(rgb: np.ndarray, weights: dict[str, float], registry: SegmenterRegistry, *,
                  flip: bool | Collection[str] = False, rule: str = "mean") -> np.ndarray:
     """``flip``: every model also sees the mirrored photo (``True``), none, or only the models named."""
     ids = list(weights)
-    release = hand_back_arenas([registry.get(m) for m in ids])
+    release = hand_back_arenas([registry.get(m) for m in ids], rgb.shape[0] * rgb.shape[1])
     mirrored = set(ids) if flip is True else set() if flip is False else set(flip)
     maps = [model_map(rgb, m, registry, flip=m in mirrored, release=release) for m in ids]
     return combine(maps, [weights[m] for m in ids], rule)
