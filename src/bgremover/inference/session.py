@@ -48,8 +48,8 @@ class OnnxSegmenter:
     idle arena while the photo was refined (the Apache HQ preset peaked at 2180 MB on a 36 MP photo).
     The arena stays on (off cost 10-30 % more CPU per run) and is kept between runs: shrinking it after
     every run made a single U²-Net run 13 % slower on a quiet machine (0.740 vs 0.654 s). Only an
-    ensemble that holds a model too large for an arena asks for it with ``run(..., release=True)``, so
-    the small models' arenas do not add to the large one's peak. Models whose
+    ensemble asks for it with ``run(..., release=True)`` beside a model too large for an arena, or on a
+    huge photo, so that arenas do not add up (``pipeline.ensemble.hand_back_arenas``). Models whose
     input side is ``ARENA_MAX_SIDE`` or more run without it: IS-Net at 1024 px peaked about 650 MB
     higher with it, for about 5 % less CPU. Idle
     threads do not spin (``spin=False``): a service decodes and encodes beside inference, and on the
