@@ -27,7 +27,7 @@ def test_a_full_recipe_is_typed():
         "weights": {"u2net": 2, "u2netp": 1}, "flip": True,
         "refine": {"method": "guided", "radius": 3, "eps": 0.001, "stretch": [0.01, 1.0]},
         "foreground": {"method": "none"}})
-    assert r.weights == {"u2net": 2.0, "u2netp": 1.0} and r.flip is True
+    assert r.weights == {"u2net": 2.0, "u2netp": 1.0} and r.flip == ("u2net", "u2netp")  # true: every model
     assert r.refine == RefineParams(method="guided", radius=3, eps=0.001, stretch=(0.01, 1.0))
     assert r.foreground == ForegroundParams(method="none")
 
@@ -39,7 +39,7 @@ def test_flip_may_name_the_models_that_also_see_the_mirrored_photo():
 
 def test_an_empty_recipe_weighs_the_presets_models_equally_and_uses_the_defaults():
     r = parse_recipe("p", ("u2netp",), {})
-    assert r.weights == {"u2netp": 1.0} and r.flip is False
+    assert r.weights == {"u2netp": 1.0} and r.flip == ()
     assert r.refine == RefineParams() and r.foreground == ForegroundParams()
 
 

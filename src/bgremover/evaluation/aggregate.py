@@ -87,7 +87,6 @@ def compare(rows_a: list[Row], rows_b: list[Row]) -> dict[str, Any]:
 
 
 HEADLINE = ("MAE_raw", "mask MAE", "maxF", "Sm", "wF", "SAD", "MSE", "Grad")  # BASELINES.md's main table
-LOWER_BETTER_HEADLINE = frozenset({"MAE_raw", "mask MAE", "SAD", "MSE", "Grad"})
 
 
 def _headline(rows: list[Row], weights: np.ndarray) -> dict[str, np.ndarray]:
@@ -134,7 +133,8 @@ def bootstrap(rows_a: list[Row], rows_b: list[Row], resamples: int = 1000, seed:
         if key not in ha:
             continue
         delta = hb[key] - ha[key]
-        better = np.nan_to_num(-delta if key in LOWER_BETTER_HEADLINE else delta, nan=0.0) > TIE
+        # as in ``compare``: a difference under TIE is a tie; NaN (no item of the kind drawn) is not better
+        better = is_better(key.removeprefix("mask "), delta) & (np.abs(delta) >= TIE)
         every &= better
         lo, hi = np.nanpercentile(delta, [2.5, 97.5])
         metrics[key] = {"p_better": float(better.mean()), "delta_lo": float(lo), "delta_hi": float(hi)}

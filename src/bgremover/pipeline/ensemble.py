@@ -79,10 +79,9 @@ def hand_back_arenas(segmenters: list[OnnxSegmenter], pixels: int) -> bool:
 
 
 def ensemble_map(rgb: np.ndarray, weights: dict[str, float], registry: SegmenterRegistry, *,
-                 flip: bool | Collection[str] = False, rule: str = "mean") -> np.ndarray:
-    """``flip``: every model also sees the mirrored photo (``True``), none, or only the models named."""
+                 flip: Collection[str] = (), rule: str = "mean") -> np.ndarray:
+    """``flip``: the models that also see the mirrored photo."""
     ids = list(weights)
     release = hand_back_arenas([registry.get(m) for m in ids], rgb.shape[0] * rgb.shape[1])
-    mirrored = set(ids) if flip is True else set() if flip is False else set(flip)
-    maps = [model_map(rgb, m, registry, flip=m in mirrored, release=release) for m in ids]
+    maps = [model_map(rgb, m, registry, flip=m in flip, release=release) for m in ids]
     return combine(maps, [weights[m] for m in ids], rule)

@@ -42,7 +42,7 @@ class RecipeError(ValueError):
 @dataclass(frozen=True)
 class Recipe:
     weights: dict[str, float]
-    flip: bool | tuple[str, ...] = False  # every model, none, or these models also see the mirrored photo
+    flip: tuple[str, ...] = ()  # the models that also see the mirrored photo (``flip = true``: all of them)
     refine: RefineParams = field(default_factory=RefineParams)
     foreground: ForegroundParams = field(default_factory=ForegroundParams)
     rule: str = "mean"
@@ -89,21 +89,21 @@ def parse_recipe(name: str, models: tuple[str, ...], table: dict[str, Any]) -> R
     if any(not isinstance(w, (int, float)) or w <= 0 for w in weights.values()):
         raise RecipeError(f"preset {name!r}: recipe.weights must be positive numbers, got {weights!r}")
     flip = table.get("flip", False)
-    if isinstance(flip, list) and all(isinstance(m, str) for m in flip):
-        unknown = sorted(set(flip) - set(models))
-        if unknown:
-            raise RecipeError(f"preset {name!r}: recipe.flip names model(s) {', '.join(unknown)} that the preset "
-                              f"does not use ({', '.join(models)})")
-        flip = tuple(m for m in models if m in flip)
-    elif not isinstance(flip, bool):
+    if isinstance(flip, bool):
+        flip = list(models) if flip else []
+    elif not (isinstance(flip, list) and all(isinstance(m, str) for m in flip)):
         raise RecipeError(f"preset {name!r}: recipe.flip must be true, false or a list of the preset's models, "
                           f"not {flip!r}")
+    unknown = sorted(set(flip) - set(models))
+    if unknown:
+        raise RecipeError(f"preset {name!r}: recipe.flip names model(s) {', '.join(unknown)} that the preset "
+                          f"does not use ({', '.join(models)})")
     rule = table.get("rule", "mean")
     if rule not in RULES:
         raise RecipeError(f"preset {name!r}: recipe.rule must be one of {', '.join(RULES)}, not {rule!r}")
     return Recipe(
         weights={m: float(weights[m]) for m in models},
-        flip=flip,
+        flip=tuple(m for m in models if m in flip),
         rule=rule,
         matting=_section(name, "matting", MattingParams, table.get("matting", {})),
         refine=_section(name, "refine", RefineParams, table.get("refine", {})),

@@ -14,6 +14,7 @@ import time
 from sqlalchemy import select, update
 
 from bgremover.service.accounts import Account, _account, _hasher
+from bgremover.service.constant_time import same_secret
 from bgremover.service.errors import ServiceError
 from bgremover.service.web_sessions import check_new_password
 from bgremover.store.database import Database
@@ -50,8 +51,7 @@ def check_invite(db: Database, secret: bytes, token: str, *, now: float | None =
         raise InviteInvalid("this invitation link is malformed") from None
     with db.read() as conn:
         row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
-    if row is None or not hmac.compare_digest(_signature(secret, account_id, expires, row.password_hash).encode(),
-                                            signature.encode("utf-8", "replace")):
+    if row is None or not same_secret(_signature(secret, account_id, expires, row.password_hash), signature):
         raise InviteInvalid("this invitation link is not valid any more; ask for a new one")
     if expires < (time.time() if now is None else now):
         raise InviteInvalid("this invitation link has expired; ask for a new one")

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bgremover.service.constant_time import same_secret
 from bgremover.service.errors import ServiceError
 from bgremover.service.orders import OrderNotFound, get_order, pay_order_in
 from bgremover.store.billing_tables import credit_orders, payment_events
@@ -58,7 +59,7 @@ def verify(secret: str, *, timestamp: str | None, signature: str | None, body: b
         ts = int(timestamp)
     except ValueError:
         raise WebhookRejected(f"{TIMESTAMP_HEADER} is not unix seconds") from None
-    if not hmac.compare_digest(sign(secret, ts, body).encode(), signature.strip().encode("utf-8", "replace")):
+    if not same_secret(sign(secret, ts, body), signature.strip()):
         raise WebhookRejected("the signature does not match")
     if abs((time.time() if now is None else now) - ts) > tolerance_s:
         raise WebhookRejected(f"the timestamp is more than {tolerance_s}s away from now: a replay or a skewed clock")

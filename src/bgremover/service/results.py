@@ -7,6 +7,7 @@ import logging
 
 from sqlalchemy import select, update
 
+from bgremover.service.constant_time import same_secret
 from bgremover.service.errors import ResultExpired, ResultNotReady, TaskNotFound
 from bgremover.service.tasks import SUCCEEDED, TaskRecord, get_task
 from bgremover.store.base import ResultStore
@@ -22,9 +23,7 @@ def result_signature(secret: bytes, task_id: str, expires: int) -> str:
 
 def verify_result_signature(secret: bytes, task_id: str, expires: int, signature: str) -> bool:
     """True for a genuine signature; expiry is checked separately (an expired result answers 410)."""
-    # as bytes: compare_digest raises TypeError on a str with non-ASCII characters (any client can send one)
-    expected = result_signature(secret, task_id, expires).encode()
-    return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))
+    return same_secret(result_signature(secret, task_id, expires), signature)
 
 
 def result_url_query(secret: bytes, task: TaskRecord) -> str:

@@ -8,7 +8,6 @@ other session of the account.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from sqlalchemy import delete, insert, select, update
 
 from bgremover.config import Settings
 from bgremover.service.accounts import Account, _account, _hasher, verify_password
+from bgremover.service.constant_time import same_secret
 from bgremover.service.errors import ValidationFailed
 from bgremover.store.billing_tables import web_sessions
 from bgremover.store.database import Database
@@ -33,7 +33,7 @@ class WebSession:
     expires_at: datetime
 
     def csrf_ok(self, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(self.csrf_token.encode(), (token or "").encode("utf-8", "replace"))
+        return same_secret(self.csrf_token, token)
 
 
 def _digest(cookie_value: str) -> str:

@@ -1,13 +1,12 @@
 """Liveness, readiness (each dependency reported) and Prometheus metrics (behind a token when one is set)."""
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
+from bgremover.service.constant_time import same_secret
 from bgremover.web.deps import StateDep
 from bgremover.web.schemas import HealthStatus
 
@@ -40,9 +39,9 @@ def readyz(state: StateDep) -> JSONResponse:
 
 
 def _check_metrics_token(request: Request, expected: str) -> None:
-    """Constant-time, on bytes (a non-ASCII str makes compare_digest raise); the token is never logged or echoed."""
+    """The token is never logged or echoed."""
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    ok = scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.strip().encode())
+    ok = scheme.lower() == "bearer" and same_secret(expected.strip(), given.strip())
     if not ok:
         raise HTTPException(401, "/metrics needs `Authorization: Bearer <BGREMOVER_METRICS_TOKEN>`",
                             headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
