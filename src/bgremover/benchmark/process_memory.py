@@ -23,7 +23,8 @@ class MemorySample:
     processes: int
 
 
-def _status_kb(pid: int, field: str) -> int | None:
+def status_kb(pid: int, field: str) -> int | None:
+    """A ``/proc/PID/status`` figure in KiB (VmRSS now, VmHWM peak), or None when the process is gone."""
     try:
         for line in (PROC / str(pid) / "status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -68,7 +69,7 @@ def sample_tree(root: int, t: float = 0.0) -> MemorySample | None:
     pids = process_tree(root)
     if not pids:
         return None
-    rss = [_status_kb(p, "VmRSS") or 0 for p in pids]
+    rss = [status_kb(p, "VmRSS") or 0 for p in pids]
     pss = [_pss_kb(p) for p in pids]
     total_pss = None if any(v is None for v in pss) else sum(v for v in pss if v is not None) * 1024
     return MemorySample(t, sum(rss) * 1024, total_pss, len(pids))

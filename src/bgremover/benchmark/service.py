@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bgremover.benchmark.measure import BenchmarkFailed
+from bgremover.benchmark.process_memory import status_kb
 
 Submit = Callable[[bytes], bytes]
 
@@ -119,13 +120,8 @@ def free_port() -> int:
 
 
 def process_peak_rss(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    kb = status_kb(pid, "VmHWM")
+    return None if kb is None else kb * 1024
 
 
 class RembgServer:
