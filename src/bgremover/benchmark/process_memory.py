@@ -1,18 +1,18 @@
-"""Memory of a process tree over time, read from /proc (Linux), for soak tests of a running service.
+"""Memory of a process tree over time, read through psutil, for soak tests of a running service.
 
 ``bgremover serve`` is one API process plus worker processes it supervises (and restarts), so the figure
 that matters is the sum over the live tree at each moment: resident set size (RSS) of each process, and
-its proportional share (PSS, from ``smaps_rollup``) which does not count shared libraries twice.
+its proportional share (PSS) which does not count shared libraries twice.
 """
 from __future__ import annotations
 
-import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PROC = Path("/proc")
+import psutil
 
 
 @dataclass(frozen=True)
@@ -23,77 +23,71 @@ class MemorySample:
     processes: int
 
 
-def status_kb(pid: int, field: str) -> int | None:
-    """A ``/proc/PID/status`` figure in KiB (VmRSS now, VmHWM peak), or None when the process is gone."""
+def process_peak_rss(pid: int) -> int | None:
+    """High-water mark of ``pid``'s resident memory (``VmHWM``) in bytes, or None when it is gone.
+
+    Read from ``/proc/PID/status`` by hand because psutil does not expose the high-water mark on Linux,
+    and ``resource.getrusage`` only covers this process or children already waited for, not a live server.
+    """
     try:
-        for line in (PROC / str(pid) / "status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # the kernel writes kB
     except (OSError, ValueError):
         pass
     return None
 
 
-def _pss_kb(pid: int) -> int | None:
+def _rss_bytes(pid: int) -> int:
+    """Resident set size, 0 when the process vanished since the tree was listed (it holds nothing now)."""
     try:
-        for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
+        return int(psutil.Process(pid).memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
+def _pss_bytes(pid: int) -> int | None:
+    """Proportional set size, or None when it cannot be read (process gone, or not ours to inspect)."""
+    try:
+        return int(psutil.Process(pid).memory_full_info().pss)
+    except (psutil.Error, AttributeError):  # AttributeError: no ``pss`` outside Linux
+        return None
 
 
 def process_tree(root: int) -> list[int]:
-    """``root`` and all its live descendants (by parent pid, read from /proc/*/stat)."""
-    children: dict[int, list[int]] = {}
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])  # the command name may hold spaces and ')'
-        children.setdefault(ppid, []).append(int(entry.name))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        if (PROC / str(pid)).exists():
-            tree.append(pid)
-            todo.extend(children.get(pid, []))
-    return tree
+    """``root`` and all its live descendants, root first; empty when ``root`` is gone."""
+    try:
+        return [root] + [p.pid for p in psutil.Process(root).children(recursive=True)]
+    except psutil.Error:
+        return []
 
 
 def sample_tree(root: int, t: float = 0.0) -> MemorySample | None:
     pids = process_tree(root)
     if not pids:
         return None
-    rss = [status_kb(p, "VmRSS") or 0 for p in pids]
-    pss = [_pss_kb(p) for p in pids]
-    total_pss = None if any(v is None for v in pss) else sum(v for v in pss if v is not None) * 1024
-    return MemorySample(t, sum(rss) * 1024, total_pss, len(pids))
+    rss = [_rss_bytes(p) for p in pids]
+    pss = [_pss_bytes(p) for p in pids]
+    total_pss = None if any(v is None for v in pss) else sum(v for v in pss if v is not None)
+    return MemorySample(t, sum(rss), total_pss, len(pids))
 
 
 def listening_pid(port: int, host_hex: str = "0100007F") -> int | None:
-    """The pid that holds the LISTEN socket on 127.0.0.1:``port`` (matched by socket inode in /proc/*/fd)."""
-    inodes = set()
-    for line in (PROC / "net" / "tcp").read_text().splitlines()[1:]:
-        parts = line.split()
-        addr, hexport = parts[1].split(":")
-        if parts[3] == "0A" and int(hexport, 16) == port and addr in (host_hex, "00000000"):
-            inodes.add(f"socket:[{parts[9]}]")
-    if not inodes:
+    """The pid that holds the IPv4 LISTEN socket on ``port`` at ``host_hex`` (or at 0.0.0.0).
+
+    ``host_hex`` is the address as ``/proc/net/tcp`` writes it (little-endian hex; the default is
+    127.0.0.1), kept so callers need not change. Sockets of other users' processes have no pid
+    without root; the benchmarks run as the same user as the server.
+    """
+    hosts = {socket.inet_ntoa(bytes.fromhex(host_hex)[::-1]), "0.0.0.0"}
+    try:
+        conns = psutil.net_connections(kind="tcp4")
+    except psutil.AccessDenied:  # macOS needs root for the system-wide list
         return None
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            for fd in (entry / "fd").iterdir():
-                if os.readlink(fd) in inodes:
-                    return int(entry.name)
-        except OSError:
-            continue
+    for c in conns:
+        if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.laddr.ip in hosts:
+            if c.pid is not None:
+                return int(c.pid)
     return None
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bgremover.benchmark.measure import BenchmarkFailed
-from bgremover.benchmark.process_memory import status_kb
+from bgremover.benchmark.process_memory import process_peak_rss
 
 Submit = Callable[[bytes], bytes]
 
@@ -117,11 +117,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def process_peak_rss(pid: int) -> int | None:
-    kb = status_kb(pid, "VmHWM")
-    return None if kb is None else kb * 1024
 
 
 class RembgServer:
