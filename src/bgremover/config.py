@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     fetch_connect_timeout_s: float = 5.0
     fetch_max_redirects: int = 3
     result_ttl_s: int = 24 * 3600
+    idempotency_ttl_s: int = 24 * 3600  # an Idempotency-Key is remembered this long (as Stripe does), then forgotten
     rate_limit_per_minute: int = 120
     max_tasks_in_flight: int = 16
     max_queue_depth: int = 500

@@ -113,22 +113,30 @@ def _call(svc: ServiceProcess, method: str, path: str, headers: dict[str, str], 
 
 
 BAD_KEYS = {"no key": None, "bad key": "aio_" + secrets.token_urlsafe(32), "garbage": "not-a-key\u00e9"[:9]}
+# RFC 6750 §3: the challenge every 401 here carries; error="invalid_token" only when a key was sent.
+CHALLENGE = 'Bearer realm="bgremover"'
+INVALID_TOKEN = 'Bearer realm="bgremover", error="invalid_token"'
+EXPECTED_CHALLENGE = {"no key": CHALLENGE, "malformed header": CHALLENGE, "bad key": INVALID_TOKEN,
+                      "garbage": INVALID_TOKEN, "revoked key": INVALID_TOKEN, "x-api-key bad": INVALID_TOKEN}
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if _classify(*r) == "key"], ids=" ".join)
-@pytest.mark.parametrize("who", ["no key", "bad key", "garbage", "revoked key", "x-api-key bad"])
+@pytest.mark.parametrize("who", list(EXPECTED_CHALLENGE))
 def test_key_routes_refuse_without_a_valid_key(hardened, cast, route, who) -> None:
     method, path = route
     if who == "revoked key":
         headers = cast.revoked.headers
     elif who == "x-api-key bad":
         headers = {"X-API-Key": "aio_" + secrets.token_urlsafe(32)}
+    elif who == "malformed header":  # not the Bearer scheme: no credentials we understand
+        headers = {"Authorization": "Basic Zm9vOmJhcg=="}
     else:
         key = BAD_KEYS[who]
         headers = {"Authorization": f"Bearer {key}"} if key else {}
     r = _call(hardened, method, path, headers, cast)
     assert r.status_code == 401, (route, who, r.status_code, r.text)
     assert r.json()["error"]["code"] == "unauthorized"
+    assert r.headers.get("www-authenticate") == EXPECTED_CHALLENGE[who], (route, who, r.headers)
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if _classify(*r) == "key"], ids=" ".join)
@@ -161,6 +169,7 @@ def test_session_routes_refuse_without_a_session(hardened, cast, route, who) -> 
         assert r.headers["location"].startswith("/login"), r.headers["location"]
     else:
         assert r.status_code in (401, 403), (route, who, r.status_code, r.text[:300])
+        assert "www-authenticate" not in r.headers, "a dashboard session is not a Bearer token"
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if _classify(*r) == "public"], ids=" ".join)

@@ -1,9 +1,10 @@
 """Faults: a worker killed while it encodes, the database locked for a while, a model file corrupted on disk,
-the result disk full. Each ends with every task in a final state, the credits right (balance = ledger sum,
-each task settled once) and the service still answering.
+the result disk (or the upload spool) full. Each ends with every task in a final state, the credits right
+(balance = ledger sum, each task settled once) and the service still answering.
 """
 from __future__ import annotations
 
+import base64
 import io
 import os
 import shutil
@@ -11,14 +12,18 @@ import signal
 import sqlite3
 import subprocess
 import threading
+import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
@@ -28,6 +33,9 @@ from bgremover.service.credits import ledger_sum
 from bgremover.store.tables import ledger_entries
 from conftest import require
 from hardening.conftest import FAST, require_u2netp, start_service
+from service.helpers import RecordingQueue, make_account
+from store.disk_full import fill, partials_on_dev_full, tiny_tmpfs
+from web.images import photo_bytes
 from web.service_process import Account, ServiceProcess, poll_task
 
 pytestmark = pytest.mark.slow
@@ -214,25 +222,30 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
 
 def test_disk_full_when_the_result_is_written(tmp_path: Path, image_host) -> None:
     """The result directory is a real 1 MiB tmpfs, nearly filled: writing the result fails with ENOSPC. The task
-    fails and is refunded, no partial file is left, and with space freed the next task succeeds."""
+    fails with ``storage_full`` and is refunded, no partial file is left; an upload the API cannot store answers
+    507 ``storage_full``, nothing created; and with space freed the next task succeeds."""
     require_u2netp()
     results = tmp_path / "svc" / "data" / "results"
     require(_mount_tmpfs(results, "1m"), "mounting a small tmpfs needs root (CI runs as root)")
     svc = None
     try:
         svc = start_service(tmp_path / "svc")
-        filler = results / "filler"
-        with open(filler, "wb") as f:  # leave ~8 KiB: far less than the cut-out needs
-            f.write(b"\0" * (shutil.disk_usage(results).free - 8192))
+        filler = fill(results, leave=8192)  # far less than the cut-out (or the upload below) needs
         image_host.files["big.jpg"] = noise_jpeg(400, 300, seed=1)
         acc = svc.new_account(5)
         body = {"image": image_host.url("big.jpg"), "model": FAST}
         with svc.client(acc) as c:
             failed = poll_task(c, c.post(ENDPOINT, json=body).json()["task_id"])
-            assert failed["status"] == "failed", failed
-            assert failed["error"]["code"] == "internal_error"  # the client learns nothing of our disks
-            assert "No space left on device" in svc.log_text()  # the operator does
-            assert not [p.name for p in results.iterdir() if p.name != "filler"], "a partial result was left"
+            assert failed["status"] == "failed" and failed["credits_charged"] == 0, failed
+            assert failed["error"]["code"] == "storage_full"
+            assert str(tmp_path) not in failed["error"]["message"]  # which disk is the operator's business ...
+            assert "No space left on device" in svc.log_text()  # ... and the log tells them
+            refused = c.post(ENDPOINT, data={"model": FAST},
+                             files={"image_file": ("big.jpg", image_host.files["big.jpg"], "image/jpeg")})
+            assert refused.status_code == 507, refused.text
+            assert refused.json()["error"]["code"] == "storage_full"
+            assert c.get("/api/v1/tasks").json()["total"] == 1, "the refused upload created a task"
+            assert not [p.name for p in results.iterdir() if p.name != "filler"], "a partial file was left"
             assert_answering(svc)
             filler.unlink()
             ok = poll_task(c, c.post(ENDPOINT, json=body).json()["task_id"])
@@ -242,6 +255,63 @@ def test_disk_full_when_the_result_is_written(tmp_path: Path, image_host) -> Non
         if svc is not None:
             svc.stop()
         subprocess.run(["umount", "-l", str(results)], capture_output=True)
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[TestClient, Any, int]]:
+    """The app in-process (no worker: tasks are only recorded as enqueued) with a key for a 5-credit account."""
+    require_u2netp()
+    from bgremover.service.keys import create_key
+    from bgremover.store.migrate import upgrade
+    from bgremover.web.app import create_app
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    settings.data_dir.mkdir(parents=True)
+    upgrade(settings.effective_database_url)
+    app = create_app(settings, queue=RecordingQueue())
+    state = app.state.bg
+    acc = make_account(state.db, 5)
+    _, key = create_key(state.db, state.secret, account_id=acc)
+    with TestClient(app, headers={"Authorization": f"Bearer {key}"}, raise_server_exceptions=False) as c:
+        yield c, state, acc
+
+
+def _refused_as_storage_full(c: TestClient, r: httpx.Response, tmp_path: Path) -> None:
+    """507 in the standard envelope, naming no server path, and nothing created or reserved."""
+    assert r.status_code == 507, r.text
+    assert r.json()["error"]["code"] == "storage_full" and str(tmp_path) not in r.text
+    assert c.get("/api/v1/tasks").json()["total"] == 0
+    assert c.get("/billing/credits").json()["reserved"] == 0
+
+
+def test_disk_full_when_an_upload_is_stored(api, tmp_path: Path, monkeypatch) -> None:
+    """The API stores an upload or a data: URI for the worker; a real ENOSPC there (the write goes to /dev/full)
+    answers 507 ``storage_full`` instead of 500, charges nothing and leaves no partial file."""
+    c, state, acc = api
+    handed = partials_on_dev_full(monkeypatch, state.blobs)
+    photo = photo_bytes((72, 48))
+    uploaded = c.post(ENDPOINT, data={"model": FAST}, files={"image_file": ("p.jpg", photo, "image/jpeg")})
+    _refused_as_storage_full(c, uploaded, tmp_path)
+    data_uri = "data:image/jpeg;base64," + base64.b64encode(photo).decode()
+    _refused_as_storage_full(c, c.post(ENDPOINT, json={"model": FAST, "image": data_uri}), tmp_path)
+    assert len(handed) == 2, "the writes did not go to /dev/full (the test proves nothing)"
+    assert list(state.blobs.root.iterdir()) == []
+    assert state.queue.ids == []
+    assert c.get("/billing/credits").json()["credits"] == 5
+
+
+def test_disk_full_while_an_upload_is_spooled(api, tmp_path: Path, monkeypatch) -> None:
+    """A multipart upload over 1 MiB is spooled to the temporary directory; with that a full 64 KiB tmpfs, the
+    spooling hits a real ENOSPC: 507 ``storage_full``, not 500, and nothing created."""
+    c, _, _ = api
+    with tiny_tmpfs(tmp_path / "spool") as spool:
+        fill(spool)
+        monkeypatch.setattr(tempfile, "tempdir", str(spool))  # what TMPDIR would say to a fresh process
+        big = photo_bytes((72, 48)) + os.urandom(1_500_000)  # over the spool's 1 MiB in memory
+        r = c.post(ENDPOINT, data={"model": FAST}, files={"image_file": ("big.jpg", big, "image/jpeg")})
+        monkeypatch.undo()
+        _refused_as_storage_full(c, r, tmp_path)
+        assert [p.name for p in spool.iterdir()] == ["filler"]
 
 
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))

@@ -14,6 +14,7 @@ from bgremover.service import credits
 from bgremover.service.tasks import TaskRequest, get_task, submit_task
 from bgremover.store.migrate import upgrade
 from service.helpers import make_account
+from store.disk_full import partials_on_dev_full
 from web.images import photo_bytes
 
 
@@ -92,3 +93,36 @@ def test_maintenance_sweeps_partial_result_files_left_by_killed_writers(tmp_path
         assert ctx.blobs.get("kept.png") == b"a whole result"
     finally:
         ctx.db.dispose()
+
+
+def test_a_full_result_disk_fails_the_task_with_storage_full_and_charges_nothing(jobs, monkeypatch, caplog):
+    """Through the API: an upload is accepted, then the worker's result write hits a real ENOSPC (/dev/full).
+    The task fails with ``storage_full`` and a message that names no server path, GET shows it, the credits are
+    as before, and the results directory holds nothing: no partial file, no result, no leftover upload."""
+    from fastapi.testclient import TestClient
+
+    from bgremover.service.keys import create_key
+    from bgremover.web.app import create_app
+
+    ctx = jobs.context()
+    app = create_app(ctx.settings, queue=jobs.queue)
+    acc = make_account(ctx.db, 2)
+    _, key = create_key(ctx.db, app.state.bg.secret, account_id=acc)
+    with TestClient(app, headers={"Authorization": f"Bearer {key}"}) as c:
+        r = c.post("/api/v1/images/tools/remove-bg", data={"model": "bg-remover-fast"},
+                   files={"image_file": ("photo.jpg", photo_bytes((72, 48)), "image/jpeg")})
+        assert r.status_code == 202, r.text
+        task_id = r.json()["task_id"]
+        handed = partials_on_dev_full(monkeypatch, ctx.blobs)  # the upload is stored; the result will not be
+        run_task(ctx, task_id)
+        task = c.get(f"/api/v1/tasks/{task_id}").json()
+        balance = c.get("/billing/credits").json()
+    assert handed, "the result write did not go to /dev/full (the test proves nothing)"
+    assert task["status"] == "failed" and task["credits_charged"] == 0, task
+    assert task["error"]["code"] == "storage_full"
+    assert "no space" in task["error"]["message"] and "/" not in task["error"]["message"]
+    assert (balance["credits"], balance["reserved"]) == (2, 0)
+    assert list((ctx.settings.data_dir / "results").iterdir()) == []
+    assert "No space left on device" in caplog.text, "the operator is told what happened"
+    run_task(ctx, task_id)  # a duplicate message does nothing: the task is final
+    assert credits.balance(ctx.db, account_id=acc).credits == 2

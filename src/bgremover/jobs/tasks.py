@@ -18,8 +18,10 @@ from bgremover.errors import BgRemoverError, ModelError
 from bgremover.jobs.queue import HueyTaskQueue
 from bgremover.pipeline.remover import CutoutOptions, Remover
 from bgremover.service import lifecycle
+from bgremover.service.errors import disk_full_as_storage_full
 from bgremover.service.lifecycle import Claim, ResultInfo
 from bgremover.service.results import expire_results
+from bgremover.service.tasks import forget_expired_idempotency_keys, idempotency_ttl
 from bgremover.store.base import ResultStore
 from bgremover.store.database import Database
 from bgremover.store.results import make_result_store
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 PROCESS_TASK = "process_task"
 MODEL_ERROR_MESSAGE = "the model for this preset is not usable on this server right now; the operator has been told"
+STORAGE_FULL_MESSAGE = "the server has no space left to store the result; try again later"
 
 
 @dataclass
@@ -68,10 +71,12 @@ class Jobs:
         run_task(self.context(), task_id)
 
     def maintenance(self) -> None:
-        """Periodic work: re-queue tasks of dead workers, delete expired results and killed writers' partial files."""
+        """Periodic work: re-queue tasks of dead workers, delete expired results, expired idempotency keys and
+        killed writers' partial files."""
         ctx = self.context()
         lifecycle.reap_expired_leases(ctx.db, ctx.settings, ctx.queue)
         expire_results(ctx.db, ctx.blobs)
+        forget_expired_idempotency_keys(ctx.db, ttl=idempotency_ttl(ctx.settings))
         if swept := ctx.blobs.sweep_partial_writes():
             log.info("deleted %d partial result file(s) left by killed writers", swept)
 
@@ -124,7 +129,9 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
         opts = CutoutOptions(model=task.model, format=task.output_format, **task.options)
         cut = ctx.remover.remove(data, opts)
         key = f"{task.id}-{claim.token[:8]}.{task.output_format}"
-        ctx.blobs.put(key, cut.data)  # complete before the task turns succeeded
+        # complete before the task turns succeeded; a full disk fails the task (refunded), it is not retried
+        with disk_full_as_storage_full(STORAGE_FULL_MESSAGE):
+            ctx.blobs.put(key, cut.data)
         info = ResultInfo(key, cut.content_type, cut.width, cut.height, len(cut.data))
         finished = lifecycle.complete_task(ctx.db, ctx.settings, claim, info, time.monotonic() - t0)
         if not finished:

@@ -7,6 +7,7 @@
         ├── InsufficientCredits    insufficient_credits
         ├── RateLimited            rate_limited: requests per minute or tasks in flight over the limit
         ├── QueueFull              queue_full: back-pressure, the queue is deeper than max_queue_depth
+        ├── StorageFull            storage_full: no space (or quota) left to store an upload or a result
         ├── TaskNotFound           task_not_found (also for another account's task)
         ├── TaskNotCancelable      task_not_cancelable: only queued tasks can be canceled
         ├── ResultNotReady         result_not_ready
@@ -18,7 +19,17 @@
 """
 from __future__ import annotations
 
+import errno
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from bgremover.errors import BgRemoverError
+
+log = logging.getLogger(__name__)
+
+# "No room for these bytes": a full disk, a full quota, or a file-size limit. None is the client's fault.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 class ServiceError(BgRemoverError):
@@ -53,6 +64,32 @@ class QueueFull(ServiceError):
     def __init__(self, message: str, *, retry_after: int = 5) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StorageFull(ServiceError):
+    """The server could not store bytes for lack of space: transient, and nothing is charged for it."""
+
+    code = "storage_full"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
+
+
+@contextmanager
+def disk_full_as_storage_full(message: str) -> Iterator[None]:
+    """Re-raise a full disk inside the block as :class:`StorageFull` with ``message``, which names no path.
+
+    The OSError (with its path, if any) goes to the log, where the operator who must free space reads it,
+    and stays chained as ``__cause__``; any other OSError passes through unchanged.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        log.error("no space left to store data: %s", exc)
+        raise StorageFull(message) from exc
 
 
 class TaskNotFound(ServiceError):

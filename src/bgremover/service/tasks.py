@@ -16,10 +16,10 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bgremover.config import Settings
@@ -128,14 +128,49 @@ def _queued(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(tasks).where(tasks.c.status == QUEUED)).scalar_one())
 
 
-def _idempotent_task(conn: Connection, account_id: int, key: str, fingerprint: str) -> str | None:
+def idempotency_ttl(settings: Settings) -> timedelta:
+    """How long an Idempotency-Key is remembered: a retry within it gets the same task, a later one a new task."""
+    return timedelta(seconds=settings.idempotency_ttl_s)
+
+
+def _idempotent_task(conn: Connection, account_id: int, key: str, fingerprint: str,
+                     remembered_since: datetime) -> str | None:
+    """The task of a key used since ``remembered_since``; an older use is forgotten, as if never seen."""
     row = conn.execute(select(idempotency_keys.c.task_id, idempotency_keys.c.request_hash).where(
-        idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key)).first()
+        idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key,
+        idempotency_keys.c.created_at > remembered_since)).first()
     if row is None:
         return None
     if row.request_hash != fingerprint:
         raise IdempotencyConflict("this Idempotency-Key was used for a different request")
     return str(row.task_id)
+
+
+def _forget_expired_key(conn: Connection, account_id: int, key: str, remembered_since: datetime) -> None:
+    """Free an expired key for its reuse, in the transaction that inserts it again (else: the unique constraint)."""
+    conn.execute(delete(idempotency_keys).where(
+        idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key,
+        idempotency_keys.c.created_at <= remembered_since))
+
+
+def forget_expired_idempotency_keys(db: Database, *, ttl: timedelta, now: datetime | None = None,
+                                    batch: int = 1000) -> int:
+    """Delete every key older than ``ttl`` (the workers' maintenance), in short transactions; the number deleted.
+
+    Reuse forgets an expired key by itself; this keeps the table from growing with keys nobody sends again.
+    """
+    remembered_since = (now or utcnow()) - ttl
+    deleted = 0
+    while True:
+        with db.write() as conn:
+            due = select(idempotency_keys.c.id).where(idempotency_keys.c.created_at <= remembered_since).limit(batch)
+            count = conn.execute(delete(idempotency_keys).where(idempotency_keys.c.id.in_(due))).rowcount
+        deleted += count
+        if count < batch:
+            break
+    if deleted:
+        log.info("forgot %d expired idempotency keys", deleted)
+    return deleted
 
 
 def submit_task(db: Database, blobs: ResultStore, queue: TaskQueue, settings: Settings, *, account_id: int,
@@ -145,9 +180,10 @@ def submit_task(db: Database, blobs: ResultStore, queue: TaskQueue, settings: Se
     Returns the task and whether it was created now (False: an earlier request with the same Idempotency-Key).
     """
     fingerprint = request.fingerprint()
+    remembered_since = utcnow() - idempotency_ttl(settings)
     if idempotency_key:
         with db.read() as conn:
-            existing = _idempotent_task(conn, account_id, idempotency_key, fingerprint)
+            existing = _idempotent_task(conn, account_id, idempotency_key, fingerprint, remembered_since)
         if existing:
             return get_task(db, existing), False
     if queue_depth(db) >= settings.max_queue_depth:
@@ -171,13 +207,14 @@ def submit_task(db: Database, blobs: ResultStore, queue: TaskQueue, settings: Se
                 source_url=request.source_url, input_key=input_key, credits_reserved=credits_cost,
                 credits_charged=0, attempts=0, queued_at=now, created_at=now, busy_s=0.0))
             if idempotency_key:
+                _forget_expired_key(conn, account_id, idempotency_key, remembered_since)
                 conn.execute(insert(idempotency_keys).values(account_id=account_id, key=idempotency_key,
                                                              request_hash=fingerprint, task_id=task_id, created_at=now))
     except IntegrityError:  # a concurrent request with the same Idempotency-Key won; ours rolled back whole
         if input_key:
             blobs.delete(input_key)
         with db.read() as conn:
-            existing = _idempotent_task(conn, account_id, idempotency_key or "", fingerprint)
+            existing = _idempotent_task(conn, account_id, idempotency_key or "", fingerprint, remembered_since)
         if existing is None:
             raise
         return get_task(db, existing), False

@@ -36,9 +36,14 @@ class LocalResultStore:
     def _path(self, key: str) -> Path:
         return self.root / _check_key(key)
 
+    def _new_partial(self) -> tuple[int, str]:
+        """A fresh ``.tmp-*`` file beside the results: on the same file system, so the rename into place is atomic."""
+        return tempfile.mkstemp(dir=self.root, prefix=_TMP_PREFIX)
+
     def put(self, key: str, data: bytes) -> None:
+        """All the bytes under ``key``, or (disk full included) an OSError, the old value intact and no ``.tmp-*``."""
         path = self._path(key)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=_TMP_PREFIX)
+        fd, tmp = self._new_partial()
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

@@ -122,6 +122,7 @@ idempotency_keys = Table(
     Column("task_id", String(36), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("account_id", "key", name="uq_idempotency_account_key"),
+    Index("ix_idempotency_keys_created", "created_at"),  # the workers' sweep of expired keys
 )
 
 result_blobs = Table(

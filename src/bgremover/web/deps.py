@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from bgremover.service import keys
 from bgremover.service.accounts import Account
 from bgremover.service.errors import RateLimited, Unauthorized
+from bgremover.web.errors import InvalidApiKey
 from bgremover.web.state import AppState
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer aio_…`")
@@ -43,7 +44,7 @@ def optional_principal(request: Request, response: Response, state: StateDep,
         return None
     found = keys.authenticate(state.db, state.secret, key)
     if found is None:
-        raise Unauthorized("unknown or revoked API key")
+        raise InvalidApiKey("unknown or revoked API key")
     principal = Principal(*found)
     request.state.account_id = principal.account.id
     enforce_rate_limit(state, principal, response)

@@ -16,9 +16,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bgremover.errors import BgRemoverError
-from bgremover.service.errors import QueueFull, RateLimited
+from bgremover.service.errors import QueueFull, RateLimited, Unauthorized
 
 log = logging.getLogger(__name__)
+
+BEARER_REALM = "bgremover"  # /metrics has its own realm ("metrics"): another token protects it
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,10 @@ ERRORS: dict[str, ErrorSpec] = {
     "unsupported_model": ErrorSpec(400, "http", "No such model on this endpoint; see GET /api/v1/models."),
     "model_not_available": ErrorSpec(503, "both", "The model's weights are not installed on this endpoint."),
     "license_not_accepted": ErrorSpec(503, "both", "The model's licence has not been accepted by the operator."),
-    "unauthorized": ErrorSpec(401, "http", "No API key, or an unknown or revoked one."),
+    "unauthorized": ErrorSpec(401, "http", "No API key, or an unknown or revoked one. The answer carries "
+                                           f"`WWW-Authenticate: Bearer realm=\"{BEARER_REALM}\"` (RFC 6750), plus "
+                                           "`, error=\"invalid_token\"` when a key was sent; /metrics answers "
+                                           "`realm=\"metrics\"`."),
     "insufficient_credits": ErrorSpec(402, "http", "The balance does not cover the model's credits; nothing was "
                                                    "created."),
     "rate_limited": ErrorSpec(429, "http", "Requests per minute (per key) or tasks in flight (per account) over "
@@ -72,6 +77,8 @@ ERRORS: dict[str, ErrorSpec] = {
     "forbidden": ErrorSpec(403, "http", "Signed in, but this page is for administrators."),
     "service_unavailable": ErrorSpec(503, "http", "The database is briefly unreachable or locked; retry after "
                                                   "Retry-After (nothing was created or charged)."),
+    "storage_full": ErrorSpec(507, "both", "The server has no space left to store the upload (nothing was created "
+                                           "or charged) or the result (the task fails, refunded); try again later."),
     "internal_error": ErrorSpec(500, "both", "An unexpected error; it is logged on the server."),
 }
 
@@ -87,7 +94,23 @@ def error_response(code: str, message: str, status: int | None = None,
                         headers=headers)
 
 
-def _limit_headers(exc: BgRemoverError) -> dict[str, str]:
+class InvalidApiKey(Unauthorized):
+    """An API key was sent but is unknown or revoked; the challenge tells the client so (RFC 6750 ``invalid_token``).
+
+    Raised by ``web/deps.py`` only: the service layer answers ``None`` for a bad key and knows no HTTP challenges.
+    """
+
+
+def bearer_challenge(exc: Unauthorized) -> str:
+    """RFC 6750 §3: a 401 names the scheme and realm, so a client knows it needs a Bearer key; the ``error``
+    attribute only when a key was sent, none when the request carried no credentials."""
+    challenge = f'Bearer realm="{BEARER_REALM}"'
+    return f'{challenge}, error="invalid_token"' if isinstance(exc, InvalidApiKey) else challenge
+
+
+def _error_headers(exc: BgRemoverError) -> dict[str, str]:
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": bearer_challenge(exc)}
     if isinstance(exc, RateLimited):
         return {"Retry-After": str(exc.retry_after), "X-RateLimit-Limit": str(exc.limit),
                 "X-RateLimit-Remaining": str(exc.remaining), "X-RateLimit-Reset": str(exc.reset or exc.retry_after),
@@ -110,7 +133,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bgremover_error(_req: Request, exc: BgRemoverError) -> JSONResponse:
         if exc.code not in ERRORS:
             log.error("error code %s is missing from web/errors.py ERRORS", exc.code)
-        return error_response(exc.code, exc.message, headers=_limit_headers(exc))
+        return error_response(exc.code, exc.message, headers=_error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 from bgremover.errors import ImageTooLarge, ModelNotAvailable
 from bgremover.fetching import decode_data_uri, is_data_uri, parse_target_url
 from bgremover.pipeline.remover import CutoutOptions
-from bgremover.service.errors import ValidationFailed
+from bgremover.service.errors import ValidationFailed, disk_full_as_storage_full
 from bgremover.service.tasks import TaskRequest, get_task, submit_task
 from bgremover.web.deps import Auth, StateDep
 from bgremover.web.schemas import ErrorEnvelope, RemoveBgRequest, TaskAccepted, TaskPublic
@@ -27,6 +27,9 @@ router = APIRouter(tags=["remove-bg"])
 log = logging.getLogger(__name__)
 
 FORM_FIELDS = set(RemoveBgRequest.model_fields) - {"image"}
+# The API writes to disk twice: Starlette spools a multipart upload over 1 MiB to a temporary file, and an
+# upload or data: URI is stored for the worker (submit_task). A full disk at either is a 507, never a 500.
+UPLOAD_STORAGE_FULL = "the server has no space left to store the upload; try again later"
 REQUEST_BODY: dict[str, Any] = {"content": {
     "application/json": {"schema": RemoveBgRequest.model_json_schema()},
     "multipart/form-data": {"schema": {"type": "object", "required": ["image_file"], "properties": {
@@ -56,7 +59,8 @@ async def _parse(request: Request, max_bytes: int) -> tuple[RemoveBgRequest, byt
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes + 65536:
                 raise ImageTooLarge(f"the upload is over {max_bytes} bytes")
-            form = await request.form(max_files=1, max_fields=20)
+            with disk_full_as_storage_full(UPLOAD_STORAGE_FULL):
+                form = await request.form(max_files=1, max_fields=20)
             fields: dict[str, Any] = {}
             for key, value in form.multi_items():
                 if key == "image_file" and isinstance(value, UploadFile):
@@ -119,9 +123,10 @@ async def remove_bg(request: Request, response: Response, state: StateDep, princ
     source_url, data = await run_in_threadpool(_source, req, upload, settings.max_image_bytes)
     task_request = TaskRequest(model=preset.name, output_format=req.output_format, options=options,
                                source_url=source_url, input_data=data)
-    task, created = await run_in_threadpool(
-        submit_task, state.db, state.blobs, state.queue, settings, account_id=principal.account.id,
-        request=task_request, credits_cost=preset.credits, idempotency_key=idempotency_key)
+    with disk_full_as_storage_full(UPLOAD_STORAGE_FULL):  # submit_task stores the image before it reserves
+        task, created = await run_in_threadpool(
+            submit_task, state.db, state.blobs, state.queue, settings, account_id=principal.account.id,
+            request=task_request, credits_cost=preset.credits, idempotency_key=idempotency_key)
     if created:
         state.metrics.submitted.labels(preset.name).inc()
         # ties the request id (access log) to the task id (worker logs) in one line
