@@ -1,10 +1,10 @@
 """schemathesis against ``/openapi.json`` of a real server with a real key: no 5xx, no answer the schema does
 not document (status, content type, body, headers), nothing invalid accepted.
 
-Three checks are left out, each for a reason that is about the check, not the service:
+Two checks are left out, each for a reason that is about the check, not the service:
 ``positive_data_acceptance`` (a schema-valid string can still be an unusable image URL or colour: refusing it
-with 400 is the contract), ``use_after_free`` (DELETE cancels a task; the canceled task stays readable by
-design) and ``allow_header_conformance`` (Starlette's 405 lists the methods of the first matching route only).
+with 400 is the contract) and ``use_after_free`` (DELETE cancels a task; the canceled task stays readable by
+design).
 The server runs without workers, so no generated image URL is ever fetched: all traffic stays on loopback.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from hardening.conftest import start_service
 from web.service_process import ServiceProcess
 
-EXCLUDED = "positive_data_acceptance,use_after_free,allow_header_conformance"
+EXCLUDED = "positive_data_acceptance,use_after_free"
 MAX_EXAMPLES = int(os.environ.get("BGREMOVER_SCHEMA_EXAMPLES", "8"))
 
 

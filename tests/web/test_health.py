@@ -12,6 +12,15 @@ def test_healthz_and_readyz_report_each_dependency(service):
         assert ready.json()["checks"] == {"database": "ok", "queue": "ok", "default_model": "ok"}
 
 
+def test_health_probes_answer_head_as_load_balancers_send_it(service):
+    with service.client() as c:
+        for path in ("/healthz", "/readyz"):
+            r = c.head(path)
+            assert r.status_code == 200, path
+            assert r.content == b""
+            assert r.headers["content-type"] == "application/json"
+
+
 def test_metrics_are_prometheus_text(service):
     with service.client() as c:
         c.get("/healthz")

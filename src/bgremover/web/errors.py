@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from bgremover.errors import BgRemoverError
 from bgremover.service.errors import QueueFull, RateLimited, Unauthorized
@@ -128,6 +129,30 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def allowed_methods(request: Request) -> set[str] | None:
+    """For a 405: every method the app's router would route at the request's path (RFC 9110 §10.2.1, ``Allow``
+    names all the target resource supports), or ``None`` when the router did route this request (the 405 came
+    from inside, e.g. a mounted static app): that answer's own ``Allow`` stands.
+
+    Starlette's 405 names the methods of the first route whose path matches only, and FastAPI has one route per
+    path operation. Each method is probed with ``route.matches`` on a fresh scope, the app's own path and root
+    path (a mount rewrites ``root_path``), so included routers count and HEAD appears only where it is routed.
+    """
+    scope = request.scope
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+
+    def routed(method: str) -> bool:
+        probe = {"type": "http", "method": method, "path": scope["path"], "root_path": root_path}
+        return any(route.matches(probe)[0] is Match.FULL for route in request.app.routes)
+
+    if routed(request.method):
+        return None
+    return {method for method in HTTP_METHODS if routed(method)}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BgRemoverError)
     async def _bgremover_error(_req: Request, exc: BgRemoverError) -> JSONResponse:
@@ -145,6 +170,16 @@ def install_error_handlers(app: FastAPI) -> None:
                 413: "image_too_large"}.get(exc.status_code, "internal_error")
         detail = exc.detail if isinstance(exc.detail, str) else code
         return error_response(code, detail, status=exc.status_code, headers=getattr(exc, "headers", None))
+
+    async def _method_not_allowed(req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = await _http(req, exc)  # the same envelope as every HTTP error; only Allow is widened
+        methods = allowed_methods(req)
+        if methods is not None:
+            methods |= {m.strip() for m in response.headers.get("allow", "").split(",") if m.strip()}
+            response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
+
+    app.add_exception_handler(405, _method_not_allowed)  # a status handler wins over the class handler above
 
     async def _database_down(_req: Request, exc: Exception) -> JSONResponse:
         # a transaction that failed on a lost or locked database rolled back whole: safe to retry

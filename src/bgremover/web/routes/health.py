@@ -13,12 +13,14 @@ from bgremover.web.schemas import HealthStatus
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=HealthStatus)
+# HEAD too: load balancers and uptime checkers often probe with HEAD, and a 405 would read as "down"
+@router.api_route("/healthz", methods=["GET", "HEAD"], response_model=HealthStatus)
 def healthz() -> HealthStatus:
     return HealthStatus(status="ok")
 
 
-@router.get("/readyz", response_model=HealthStatus, responses={503: {"model": HealthStatus}})
+@router.api_route("/readyz", methods=["GET", "HEAD"], response_model=HealthStatus,
+                  responses={503: {"model": HealthStatus}})
 def readyz(state: StateDep) -> JSONResponse:
     checks: dict[str, str] = {}
     for name, probe in (("database", state.db.ping), ("queue", state.queue.ping)):
