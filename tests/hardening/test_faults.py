@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from conftest import require
 from hardening.conftest import FAST, require_u2netp, start_service
 from service.helpers import RecordingQueue, make_account
 from store.disk_full import fill, partials_on_dev_full, tiny_tmpfs
+from store.postgres_cluster import PG_BIN, PG_MISSING, ThrowawayPostgres, new_cluster_root
 from web.images import photo_bytes
 from web.service_process import Account, ServiceProcess, poll_task
 
@@ -257,23 +259,29 @@ def test_disk_full_when_the_result_is_written(tmp_path: Path, image_host) -> Non
         subprocess.run(["umount", "-l", str(results)], capture_output=True)
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[TestClient, Any, int]]:
+@contextmanager
+def in_process_api(data_dir: Path, **settings: Any) -> Iterator[tuple[TestClient, Any, int]]:
     """The app in-process (no worker: tasks are only recorded as enqueued) with a key for a 5-credit account."""
     require_u2netp()
     from bgremover.service.keys import create_key
     from bgremover.store.migrate import upgrade
     from bgremover.web.app import create_app
 
-    settings = load_settings(data_dir=tmp_path / "data")
-    settings.data_dir.mkdir(parents=True)
-    upgrade(settings.effective_database_url)
-    app = create_app(settings, queue=RecordingQueue())
+    config = load_settings(data_dir=data_dir, **settings)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(config.effective_database_url)
+    app = create_app(config, queue=RecordingQueue())
     state = app.state.bg
     acc = make_account(state.db, 5)
     _, key = create_key(state.db, state.secret, account_id=acc)
     with TestClient(app, headers={"Authorization": f"Bearer {key}"}, raise_server_exceptions=False) as c:
         yield c, state, acc
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[TestClient, Any, int]]:
+    with in_process_api(tmp_path / "data") as running:
+        yield running
 
 
 def _refused_as_storage_full(c: TestClient, r: httpx.Response, tmp_path: Path) -> None:
@@ -314,39 +322,59 @@ def test_disk_full_while_an_upload_is_spooled(api, tmp_path: Path, monkeypatch) 
         assert [p.name for p in spool.iterdir()] == ["filler"]
 
 
-PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+@pytest.fixture
+def api_on_a_full_database(tmp_path: Path) -> Iterator[tuple[TestClient, Any, int, Path]]:
+    """The app with BGREMOVER_RESULT_STORE=database and its data dir (the SQLite database) on a 1 MiB tmpfs; the
+    key has been used once (so authenticating writes nothing) and one URL task is queued. The caller fills the
+    disk with the returned path's ``fill``."""
+    with tiny_tmpfs(tmp_path / "data", "1m") as data, in_process_api(data, result_store="database") as (c, state, acc):
+        assert c.get("/billing/credits").status_code == 200
+        queued = c.post(ENDPOINT, json={"model": FAST, "image": "http://127.0.0.1:9/queued.jpg"})
+        assert queued.status_code == 202, queued.text
+        yield c, state, acc, data
 
 
-class ThrowawayPostgres:
-    """A PostgreSQL cluster of our own (initdb in a temp dir, a free loopback port), so the test can stop and
-    start it; the machine's shared PostgreSQL is never touched."""
+def _nothing_more_committed(c: TestClient, state: Any, acc: int) -> None:
+    """Still the one queued task, its one credit reserved, and the books as they were."""
+    assert c.get("/api/v1/tasks").json()["total"] == 1
+    bal = c.get("/billing/credits").json()
+    assert (bal["credits"], bal["reserved"]) == (4, 1)
+    assert ledger_sum(state.db, account_id=acc) == 4
+    assert len(state.queue.ids) == 1
 
-    def __init__(self, root: Path) -> None:
-        from web.service_process import free_port
 
-        self.bin, self.data, self.port = PG_BIN[-1].parent, root / "pgdata", free_port()
-        root.mkdir(parents=True, exist_ok=True)
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self.as_user:
-            shutil.chown(root, "postgres")
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
-        self.start()
-        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-qc",
-                        "CREATE DATABASE bg"], check=True, capture_output=True)
+def test_a_full_database_refuses_submissions_as_storage_full(api_on_a_full_database, tmp_path: Path, caplog) -> None:
+    """The result store is the database, and its disk is full: storing an upload, a data: URI, or (for a URL)
+    committing the submission itself fails with "database or disk is full". Each answers 507 ``storage_full``,
+    not 503 ``service_unavailable``, and commits nothing; with space freed the same submission is accepted."""
+    c, state, acc, data = api_on_a_full_database
+    filler = fill(data)
+    photo = photo_bytes((72, 48))
+    data_uri = "data:image/jpeg;base64," + base64.b64encode(photo).decode()
+    url = {"model": FAST, "image": "http://127.0.0.1:9/new.jpg"}
+    answers = [c.post(ENDPOINT, data={"model": FAST}, files={"image_file": ("p.jpg", photo, "image/jpeg")}),
+               c.post(ENDPOINT, json={"model": FAST, "image": data_uri}),
+               c.post(ENDPOINT, json=url)]
+    for r in answers:
+        assert r.status_code == 507, r.text
+        assert r.json()["error"]["code"] == "storage_full" and str(tmp_path) not in r.text
+    _nothing_more_committed(c, state, acc)
+    assert caplog.text.count("database or disk is full") >= 3, "the operator is told what happened"
+    filler.unlink()
+    assert c.post(ENDPOINT, json=url).status_code == 202
 
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/bg"
 
-    def _run(self, tool: str, *args: str) -> None:
-        subprocess.run([*self.as_user, str(self.bin / tool), *args], check=True, capture_output=True, timeout=60)
-
-    def start(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.data.parent / "pg.log"), "-o",
-                  f"-p {self.port} -k {self.data.parent} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+def test_a_full_database_answers_any_write_with_storage_full(api_on_a_full_database, tmp_path: Path) -> None:
+    """Not only the submission: canceling a queued task (a refund, so a write) on a full database answers 507
+    ``storage_full`` from the generic database-error handler, not 503; the task stays queued, nothing refunded."""
+    c, state, acc, data = api_on_a_full_database
+    task_id = c.get("/api/v1/tasks").json()["tasks"][0]["task_id"]
+    fill(data)
+    r = c.delete(f"/api/v1/tasks/{task_id}")
+    assert r.status_code == 507, r.text
+    assert r.json()["error"]["code"] == "storage_full" and str(tmp_path) not in r.text
+    assert c.get(f"/api/v1/tasks/{task_id}").json()["status"] == "queued"
+    _nothing_more_committed(c, state, acc)
 
 
 def test_database_down_for_a_few_seconds(tmp_path: Path, image_host) -> None:
@@ -354,13 +382,11 @@ def test_database_down_for_a_few_seconds(tmp_path: Path, image_host) -> None:
     /healthz stays up, /readyz says which dependency is down; the client library retries through the outage;
     the task whose claim failed is retried by the queue; afterwards everything is final and the books balance."""
     require_u2netp()
-    require(bool(PG_BIN) and shutil.which("psql") is not None, "PostgreSQL server binaries (initdb) are not installed")
+    require(bool(PG_BIN) and shutil.which("psql") is not None, PG_MISSING)
     from bgremover.client import Client
     from bgremover.store.migrate import upgrade
 
-    import tempfile
-
-    pg_root = Path(tempfile.mkdtemp(prefix="bgremover-pg-"))  # outside pytest's 0700 tree: the postgres user reads it
+    pg_root = new_cluster_root()
     pg = ThrowawayPostgres(pg_root)
     svc = None
     try:
@@ -395,6 +421,5 @@ def test_database_down_for_a_few_seconds(tmp_path: Path, image_host) -> None:
     finally:
         if svc is not None:
             svc.stop()
-        subprocess.run([*pg.as_user, str(pg.bin / "pg_ctl"), "-D", str(pg.data), "-m", "immediate", "stop"],
-                       capture_output=True)  # already stopped if the test failed during the outage
+        pg.stop(check=False)  # already stopped if the test failed during the outage
         shutil.rmtree(pg_root, ignore_errors=True)

@@ -5,31 +5,38 @@ import io
 import os
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
+from bgremover.config import Settings, load_settings
 from bgremover.jobs.queue import make_huey
-from bgremover.jobs.tasks import register_jobs, run_task
-from bgremover.service import credits
+from bgremover.jobs.tasks import Jobs, register_jobs, run_task
+from bgremover.service import credits, lifecycle
 from bgremover.service.tasks import TaskRequest, get_task, submit_task
 from bgremover.store.migrate import upgrade
+from bgremover.store.results import DatabaseResultStore
+from bgremover.store.tables import result_blobs
 from service.helpers import make_account
-from store.disk_full import partials_on_dev_full
+from store.disk_full import fill, fill_database, partials_on_dev_full, tiny_tmpfs
+from store.postgres_cluster import postgres_on_tiny_tmpfs
 from web.images import photo_bytes
+
+
+def _jobs_for(settings: Settings, remover) -> Jobs:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+    jobs = register_jobs(make_huey(settings), settings)
+    jobs.context()._remover = remover  # the session's u2netp Remover: loaded once for all tests
+    return jobs
 
 
 @pytest.fixture
 def jobs(tmp_path, remover):
-    from bgremover.config import load_settings
-
-    settings = load_settings(data_dir=tmp_path / "data", onnx_threads=1)
-    settings.data_dir.mkdir(parents=True)
-    upgrade(settings.effective_database_url)
-    jobs = register_jobs(make_huey(settings), settings)
-    ctx = jobs.context()
-    ctx._remover = remover  # the session's u2netp Remover: loaded once for all tests
+    jobs = _jobs_for(load_settings(data_dir=tmp_path / "data", onnx_threads=1), remover)
     yield jobs
-    ctx.db.dispose()
+    jobs.context().db.dispose()
 
 
 def _submit(jobs, data: bytes, fmt: str = "png"):
@@ -76,8 +83,6 @@ def test_huey_consumer_runs_the_registered_function(jobs):
 
 def test_maintenance_sweeps_partial_result_files_left_by_killed_writers(tmp_path):
     """The worker's periodic maintenance (no model needed) removes a stale ``.tmp-*`` file from the local store."""
-    from bgremover.config import load_settings
-
     settings = load_settings(data_dir=tmp_path / "data")
     settings.data_dir.mkdir(parents=True)
     upgrade(settings.effective_database_url)
@@ -126,3 +131,104 @@ def test_a_full_result_disk_fails_the_task_with_storage_full_and_charges_nothing
     assert "No space left on device" in caplog.text, "the operator is told what happened"
     run_task(ctx, task_id)  # a duplicate message does nothing: the task is final
     assert credits.balance(ctx.db, account_id=acc).credits == 2
+
+
+def noisy_jpeg(size: tuple[int, int] = (600, 400)) -> bytes:
+    """Small as a JPEG (27 KB), big as a cut-out (about 430 KB of PNG): noise compresses worst."""
+    pixels = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=10)
+    return buf.getvalue()
+
+
+def _blob_keys(ctx) -> list[str]:
+    with ctx.db.read() as conn:
+        return list(conn.execute(select(result_blobs.c.key)).scalars())
+
+
+@pytest.fixture
+def jobs_on_a_small_disk(tmp_path, remover):
+    """Embedded, with BGREMOVER_RESULT_STORE=database: the data dir, and in it the SQLite database that holds the
+    uploads and the results (and the queue), is a 1 MiB tmpfs. Short leases, for the test that needs one to end."""
+    with tiny_tmpfs(tmp_path / "data", "1m") as data:
+        settings = load_settings(data_dir=data, onnx_threads=1, result_store="database", task_lease_s=1)
+        jobs = _jobs_for(settings, remover)
+        try:
+            yield jobs
+        finally:
+            jobs.context().db.dispose()
+
+
+def test_a_full_database_fails_the_task_with_storage_full_and_charges_nothing(jobs_on_a_small_disk, caplog):
+    """The result store is the database, and its disk has 128 KiB left: room for small writes, not for the cut-out.
+    SQLite answers "database or disk is full"; the task fails with ``storage_full`` (not ``internal_error``),
+    recorded and refunded in a fresh transaction; the database holds no result and no leftover upload."""
+    jobs = jobs_on_a_small_disk
+    ctx = jobs.context()
+    assert isinstance(ctx.blobs, DatabaseResultStore)
+    acc, task = _submit(jobs, noisy_jpeg())
+    fill(ctx.settings.data_dir, leave=128 * 1024)
+    run_task(ctx, task.id)
+    failed = get_task(ctx.db, task.id)
+    assert (failed.status, failed.error_code, failed.credits_charged) == ("failed", "storage_full", 0)
+    assert "no space" in (failed.error_message or "") and "/" not in (failed.error_message or "")
+    bal = credits.balance(ctx.db, account_id=acc)
+    assert (bal.credits, bal.reserved) == (2, 0)
+    assert _blob_keys(ctx) == []
+    assert "database or disk is full" in caplog.text, "the operator is told what happened"
+    run_task(ctx, task.id)  # a duplicate message does nothing: the task is final
+    assert credits.balance(ctx.db, account_id=acc).credits == 2
+
+
+def test_a_database_too_full_to_record_the_failure_charges_nothing_and_recovers(jobs_on_a_small_disk):
+    """With 8 KiB left, SQLite cannot even record the failure (the refund is a write too): run_task raises the
+    database error, so the queue retries the message. What holds: the task is not charged and did not succeed; it
+    stays ``processing`` with its credits reserved until its lease runs out; once space is freed the reaper
+    re-queues it, it succeeds, and it is charged exactly once."""
+    from sqlalchemy.exc import OperationalError
+
+    from bgremover.service.errors import is_database_full
+
+    jobs = jobs_on_a_small_disk
+    ctx = jobs.context()
+    acc, task = _submit(jobs, noisy_jpeg())
+    filler = fill(ctx.settings.data_dir, leave=8 * 1024)
+    with pytest.raises(OperationalError) as raised:
+        run_task(ctx, task.id)
+    assert is_database_full(raised.value)
+    stuck = get_task(ctx.db, task.id)
+    assert (stuck.status, stuck.credits_charged) == ("processing", 0)
+    held = credits.balance(ctx.db, account_id=acc)
+    assert (held.credits, held.reserved) == (1, 1)
+    filler.unlink()  # the operator frees space
+    time.sleep(ctx.settings.task_lease_s + 0.2)
+    assert lifecycle.reap_expired_leases(ctx.db, ctx.settings, ctx.queue)["requeued"] == 1
+    run_task(ctx, task.id)
+    done = get_task(ctx.db, task.id)
+    assert (done.status, done.attempts, done.credits_charged) == ("succeeded", 2, 1)
+    bal = credits.balance(ctx.db, account_id=acc)
+    assert (bal.credits, bal.reserved) == (1, 0)
+    assert _blob_keys(ctx) == [done.result_key]
+
+
+@pytest.mark.slow
+def test_a_full_postgres_database_fails_the_task_with_storage_full_and_charges_nothing(tmp_path, remover, caplog):
+    """Scale-out: PostgreSQL (a throw-away cluster whose data directory is a 32 MiB tmpfs) holds the upload, then
+    blobs until no table can grow. The result write fails with SQLSTATE 53100 and aborts its transaction; the
+    failure is recorded in a fresh one: ``storage_full``, refunded, no result stored, the upload deleted."""
+    with postgres_on_tiny_tmpfs() as pg:
+        jobs = _jobs_for(load_settings(data_dir=tmp_path / "data", onnx_threads=1, database_url=pg.url), remover)
+        ctx = jobs.context()
+        try:
+            assert isinstance(ctx.blobs, DatabaseResultStore), "the database store is the default with PostgreSQL"
+            acc, task = _submit(jobs, noisy_jpeg())
+            fillers, _ = fill_database(ctx.blobs, (1 << 20, 1 << 14, 1 << 12))
+            run_task(ctx, task.id)
+            failed = get_task(ctx.db, task.id)
+            assert (failed.status, failed.error_code, failed.credits_charged) == ("failed", "storage_full", 0)
+            bal = credits.balance(ctx.db, account_id=acc)
+            assert (bal.credits, bal.reserved) == (2, 0)
+            assert sorted(_blob_keys(ctx)) == sorted(fillers), "a result or the upload was left"
+            assert "could not extend file" in caplog.text, "the operator is told what happened"
+        finally:
+            ctx.db.dispose()

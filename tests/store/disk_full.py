@@ -4,6 +4,8 @@
   as ``.tmp-*`` symlinks to ``/dev/full``, where every write fails with ENOSPC. The store has to remove them.
 * :func:`tiny_tmpfs` is the most honest full disk, a small mount of its own; it needs CAP_SYS_ADMIN, and
   skips (with the reason) where mounting is not permitted.
+* :func:`fill_database` fills a database that lives on such a disk through the database result store, until
+  the database itself says it is full.
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from bgremover.store.results import LocalResultStore
+from sqlalchemy.exc import DBAPIError
+
+from bgremover.store.results import DatabaseResultStore, LocalResultStore
 
 DEV_FULL = Path("/dev/full")
 
@@ -59,3 +63,22 @@ def fill(directory: Path, leave: int = 0) -> Path:
     with open(filler, "wb") as f:
         f.write(b"\0" * max(0, shutil.disk_usage(directory).free - leave))
     return filler
+
+
+def fill_database(store: DatabaseResultStore, sizes: tuple[int, ...]) -> tuple[list[str], DBAPIError]:
+    """Put random (incompressible) blobs of each size in turn, largest first, until one does not fit; returns
+    the keys stored and the error of the last put that did not fit."""
+    stored: list[str] = []
+    last: DBAPIError | None = None
+    for size in sizes:
+        for n in range(10_000):
+            try:
+                store.put(f"filler-{size}-{n}", os.urandom(size))
+            except DBAPIError as exc:
+                last = exc
+                break
+            stored.append(f"filler-{size}-{n}")
+        else:
+            raise AssertionError(f"10000 blobs of {size} bytes fitted: the disk is not small (the test proves nothing)")
+    assert last is not None
+    return stored, last

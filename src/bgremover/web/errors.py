@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from bgremover.errors import BgRemoverError
-from bgremover.service.errors import QueueFull, RateLimited, Unauthorized
+from bgremover.service.errors import QueueFull, RateLimited, Unauthorized, is_database_full
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "forbidden": ErrorSpec(403, "http", "Signed in, but this page is for administrators."),
     "service_unavailable": ErrorSpec(503, "http", "The database is briefly unreachable or locked; retry after "
                                                   "Retry-After (nothing was created or charged)."),
-    "storage_full": ErrorSpec(507, "both", "The server has no space left to store the upload (nothing was created "
-                                           "or charged) or the result (the task fails, refunded); try again later."),
+    "storage_full": ErrorSpec(507, "both", "The server has no space left to store a request (nothing was "
+                                           "created or charged) or a result (the task fails, refunded); try again "
+                                           "later."),
     "internal_error": ErrorSpec(500, "both", "An unexpected error; it is logged on the server."),
 }
 
@@ -182,7 +183,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(405, _method_not_allowed)  # a status handler wins over the class handler above
 
     async def _database_down(_req: Request, exc: Exception) -> JSONResponse:
-        # a transaction that failed on a lost or locked database rolled back whole: safe to retry
+        # a transaction that failed on a lost, locked or full database rolled back whole: safe to retry
+        if is_database_full(exc):  # up, but out of space: the operator must free some, waiting will not do
+            log.error("no space left in the database: %s", getattr(exc, "orig", None) or type(exc).__name__)
+            return error_response("storage_full", "the server has no space left to store data; try again later")
         log.warning("database unavailable: %s", type(exc).__name__)
         return error_response("service_unavailable", "the database is briefly unavailable; retry shortly",
                               headers={"Retry-After": "2"})

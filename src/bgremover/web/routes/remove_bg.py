@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 FORM_FIELDS = set(RemoveBgRequest.model_fields) - {"image"}
 # The API writes to disk twice: Starlette spools a multipart upload over 1 MiB to a temporary file, and an
 # upload or data: URI is stored for the worker (submit_task). A full disk at either is a 507, never a 500.
-UPLOAD_STORAGE_FULL = "the server has no space left to store the upload; try again later"
+UPLOAD_STORAGE_FULL = "the server has no space left to store this request; try again later"
 REQUEST_BODY: dict[str, Any] = {"content": {
     "application/json": {"schema": RemoveBgRequest.model_json_schema()},
     "multipart/form-data": {"schema": {"type": "object", "required": ["image_file"], "properties": {
