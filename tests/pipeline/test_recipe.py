@@ -37,6 +37,12 @@ def test_flip_may_name_the_models_that_also_see_the_mirrored_photo():
     assert r.flip == ("u2net", "u2netp")  # in the preset's order
 
 
+def test_input_size_runs_a_model_at_another_square_input():
+    r = parse_recipe("p", ("isnet-imgly", "u2net"), {"input_size": {"isnet-imgly": 640}})
+    assert r.input_size == {"isnet-imgly": 640}
+    assert parse_recipe("p", ("u2netp",), {}).input_size == {}
+
+
 def test_an_empty_recipe_weighs_the_presets_models_equally_and_uses_the_defaults():
     r = parse_recipe("p", ("u2netp",), {})
     assert r.weights == {"u2netp": 1.0} and r.flip == ()
@@ -44,7 +50,7 @@ def test_an_empty_recipe_weighs_the_presets_models_equally_and_uses_the_defaults
 
 
 @pytest.mark.parametrize("table, message", [
-    ({"fllip": True}, "unknown recipe key(s) fllip; accepted: flip, foreground, matting, refine, rule, weights"),
+    ({"fllip": True}, "unknown recipe key(s) fllip; accepted: flip, foreground, input_size, matting, refine, rule, weights"),
     ({"refine": {"radius": 2, "sigma": 1}}, "unknown key(s) sigma in recipe.refine; accepted: method"),
     ({"foreground": {"methd": "none"}}, "unknown key(s) methd in recipe.foreground"),
     ({"refine": "guided"}, "recipe.refine must be a table"),
@@ -56,6 +62,9 @@ def test_an_empty_recipe_weighs_the_presets_models_equally_and_uses_the_defaults
     ({"rule": "max"}, "recipe.rule must be one of mean, confidence"),
     ({"matting": {"method": "knn"}}, "matting.method must be 'none' or 'closed_form'"),
     ({"matting": {"band": [0.9, 0.1]}}, "matting.band must be [lo, hi]"),
+    ({"input_size": {"u2netp": "large"}}, "recipe.input_size must map models to whole pixel sizes >= 32"),
+    ({"input_size": {"u2netp": 16}}, "recipe.input_size must map models to whole pixel sizes >= 32"),
+    ({"input_size": {"u2net": 640}}, "recipe.input_size names model(s) u2net that the preset does not use"),
 ])
 def test_a_malformed_recipe_is_rejected_with_a_clear_error(table, message):
     with pytest.raises(RecipeError) as err:
@@ -87,6 +96,18 @@ def test_running_a_recipe_cuts_out_the_ball_and_times_each_stage(remover, flip):
     assert m.foreground.shape == rgb.shape and m.foreground.dtype == np.uint8
     assert set(m.timings) == {"predict", "refine", "foreground"}
     assert all(t >= 0 for t in m.timings.values())
+
+
+def test_a_recipe_may_run_its_model_at_another_input_size(remover):
+    rgb = photo_scene()
+    native = Preset(name="t", credits=1, description="", models=("u2netp",), licence="Apache-2.0", recipe={})
+    larger = Preset(name="t384", credits=1, description="", models=("u2netp",), licence="Apache-2.0",
+                    recipe={"input_size": {"u2netp": 384}})
+    a = run_recipe(rgb, native, remover.registry).alpha
+    b = run_recipe(rgb, larger, remover.registry).alpha
+    assert b.shape == rgb.shape[:2]
+    assert b[110:130, 150:170].mean() > 0.9 and b[:20, :20].max() < 0.1  # still the ball, on the wall
+    assert not np.array_equal(a, b)  # and another map: the model really saw 384 px
 
 
 def test_a_recipe_with_matting_reports_the_matting_stage(remover):

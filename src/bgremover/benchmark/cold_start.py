@@ -131,8 +131,7 @@ def _phases_child(preset: str, src: str, dst: str) -> None:
     mark("import_engine")
     remover = Remover()
     mark("settings_catalog")
-    for m in remover.preset(preset).models:  # checksum (or its remembered result) and ONNX session
-        remover.registry.get(m)
+    remover.load_models(preset)  # checksum (or its remembered result) and ONNX sessions
     mark("model_load")
     data = Path(src).read_bytes()
     Path(dst).write_bytes(remover.remove(data, CutoutOptions(model=preset)).data)

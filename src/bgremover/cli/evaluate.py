@@ -89,8 +89,7 @@ def _evaluate(out: Console, err: Console, set_dir: Path, model: str | None, save
 
             remover = Remover()
             preset = remover.preset(model)  # unknown preset, missing or unlicensed weights: typed error
-            for model_id in preset.models:  # before any work
-                remover.registry.get(model_id)
+            remover.load_models(preset.name)  # before any work
             name = preset.name
             ours_dir = save_predictions or (gallery / "predictions" if gallery else None)
             ours = run_preset(eval_set, remover, name, save_dir=ours_dir, by=by, on_item=tracker(f"running {name}"))

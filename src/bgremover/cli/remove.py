@@ -75,8 +75,7 @@ def remove(
     settings = load_settings()
     try:
         remover = Remover(settings)
-        for model_id in remover.preset(model).models:  # load once, up front: a missing model is one clear error
-            remover.registry.get(model_id)
+        remover.load_models(model)  # once, up front: a missing model is one clear error
     except BgRemoverError as exc:
         _report(err, "error", f"[{exc.code}] {exc.message}")
         raise typer.Exit(EXIT_FAILED) from None

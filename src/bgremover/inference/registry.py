@@ -8,11 +8,13 @@ a u2net session holds a few hundred MB, and a worker, the CLI or a test suite th
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from bgremover.errors import LicenseNotAccepted, ModelCorrupt, ModelNotAvailable
 from bgremover.inference.catalog import Catalog, ModelSpec
 from bgremover.inference.checksums import VerifiedFiles, sha256_file
+from bgremover.inference.graph_size import resized_graph
 from bgremover.inference.optimized import OPTIMIZED_DIR
 from bgremover.inference.session import OnnxSegmenter
 
@@ -56,15 +58,17 @@ class SegmenterRegistry:
     def licence_ok(self, spec: ModelSpec) -> bool:
         return spec.licence_key is None or spec.licence_key.lower() in self.accept_licenses
 
-    def get(self, model_id: str) -> OnnxSegmenter:
+    def get(self, model_id: str, size: int | None = None) -> OnnxSegmenter:
+        """The model's session; ``size``: run it at that square input instead of its own (see graph_size.py)."""
         with self._lock:
-            seg = self._loaded.get(model_id)
+            key = (model_id, size)
+            seg = self._loaded.get(key)
             if seg is None:
-                seg = self._load(self.catalog.model(model_id))
-                self._loaded[model_id] = seg
+                seg = self._load(self.catalog.model(model_id), size)
+                self._loaded[key] = seg
             return seg
 
-    def _load(self, spec: ModelSpec) -> OnnxSegmenter:
+    def _load(self, spec: ModelSpec, size: int | None = None) -> OnnxSegmenter:
         if not self.licence_ok(spec):
             raise LicenseNotAccepted(
                 f"model {spec.id} has {spec.licence} weights; to serve it, accept the licence with "
@@ -83,4 +87,7 @@ class SegmenterRegistry:
                                    f"expected {spec.sha256[:12]}…); {hint}")
         # the saved optimised graph is derived from a verified file only, so it needs no checksum of its own
         optimized_dir = self.model_dir / OPTIMIZED_DIR if self.verify else None
+        if size is not None and size != spec.input_size:
+            path = resized_graph(path, spec.sha256, spec.input_size, size, self.model_dir / OPTIMIZED_DIR)
+            spec = replace(spec, input_size=size)
         return _shared_segmenter(spec, path, self.threads, optimized_dir, self.verified)

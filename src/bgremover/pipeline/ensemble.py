@@ -13,7 +13,7 @@ held-out split (IS-Net preset), and raised mask MAE by about 0.0005.
 """
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import cv2
 import numpy as np
@@ -23,10 +23,11 @@ from bgremover.inference.session import OnnxSegmenter
 
 
 def model_map(rgb: np.ndarray, model_id: str, registry: SegmenterRegistry, *, flip: bool = False,
-              release: bool = False) -> np.ndarray:
-    """The model's probability map (its own resolution, float32 in [0, 1]), flip-averaged if asked.
-    ``release``: the model hands its memory arena back after its last run (see OnnxSegmenter.run)."""
-    seg = registry.get(model_id)
+              release: bool = False, size: int | None = None) -> np.ndarray:
+    """The model's probability map (its input resolution, float32 in [0, 1]), flip-averaged if asked.
+    ``release``: the model hands its memory arena back after its last run (see OnnxSegmenter.run).
+    ``size``: run the model at this square input instead of its own."""
+    seg = registry.get(model_id, size)
     batch = seg.preprocess(rgb)
     prob = seg.postprocess(seg.run(batch, release=release and not flip)[0])
     if flip:
@@ -62,7 +63,7 @@ def combine(maps: list[np.ndarray], weights: list[float], rule: str = "mean") ->
     return total / norm
 
 
-KEEP_ARENAS_MAX_PIXELS = 12_000_000
+KEEP_ARENAS_MAX_PIXELS = 6_000_000
 
 
 def hand_back_arenas(segmenters: list[OnnxSegmenter], pixels: int) -> bool:
@@ -70,18 +71,21 @@ def hand_back_arenas(segmenters: list[OnnxSegmenter], pixels: int) -> bool:
 
     Kept, they made the Apache HQ preset's four runs 0.17 s faster at 1 MP (1.71 vs 1.88 s), at 1.4 GB
     peak. But they stay allocated while the photo is refined at full size: that preset peaked at 2191 MB
-    on a 36 MP photo (issue 7: 2 GB), so above ``KEEP_ARENAS_MAX_PIXELS`` they are handed back, where
-    0.17 s is little beside the refinement's own seconds. Beside a model too large for an arena (IS-Net
-    at 1024 px allocates per run) they would add to its peak, so they are handed back at any size."""
+    on a 36 MP photo and the IS-Net preset (IS-Net at 640 px keeps an arena too) at 1954 MB on a 12 MP
+    one (issue 7: 2 GB), so above ``KEEP_ARENAS_MAX_PIXELS`` they are handed back, where a fraction of a
+    second is little beside the refinement's own seconds (IS-Net preset: 1800 MB at 5.9 MP, 1223 MB at
+    12 MP). Beside a model too large for an arena (IS-Net at 1024 px allocates per run) they would add to
+    its peak, so they are handed back at any size."""
     if len(segmenters) < 2:
         return False
     return pixels > KEEP_ARENAS_MAX_PIXELS or not all(s.keeps_arena for s in segmenters)
 
 
 def ensemble_map(rgb: np.ndarray, weights: dict[str, float], registry: SegmenterRegistry, *,
-                 flip: Collection[str] = (), rule: str = "mean") -> np.ndarray:
-    """``flip``: the models that also see the mirrored photo."""
+                 flip: Collection[str] = (), rule: str = "mean", sizes: Mapping[str, int] | None = None) -> np.ndarray:
+    """``flip``: the models that also see the mirrored photo; ``sizes``: models run at another input size."""
     ids = list(weights)
-    release = hand_back_arenas([registry.get(m) for m in ids], rgb.shape[0] * rgb.shape[1])
-    maps = [model_map(rgb, m, registry, flip=m in flip, release=release) for m in ids]
+    sizes = sizes or {}
+    release = hand_back_arenas([registry.get(m, sizes.get(m)) for m in ids], rgb.shape[0] * rgb.shape[1])
+    maps = [model_map(rgb, m, registry, flip=m in flip, release=release, size=sizes.get(m)) for m in ids]
     return combine(maps, [weights[m] for m in ids], rule)

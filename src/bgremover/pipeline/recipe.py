@@ -7,6 +7,7 @@ per preset, and interpreted by ``run_recipe`` with no per-preset branches::
     weights = { u2net = 2.0, u2netp = 1.0 }   # weighted mean of the models' maps (default: equal)
     flip = true                               # horizontal-flip test-time augmentation (or a list of model ids)
     rule = "mean"                             # or "confidence": see pipeline/ensemble.py
+    input_size = { u2net = 320 }              # run a model at another square input (inference/graph_size.py)
     [presets.bg-remover-hq.recipe.refine]     # see pipeline/refine.py RefineParams
     method = "guided"
     radius = 2
@@ -47,6 +48,7 @@ class Recipe:
     foreground: ForegroundParams = field(default_factory=ForegroundParams)
     rule: str = "mean"
     matting: MattingParams = field(default_factory=MattingParams)
+    input_size: dict[str, int] = field(default_factory=dict)  # models run at another square input
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Matte:
     timings: dict[str, float]
 
 
-_TOP_KEYS = {"weights", "flip", "refine", "foreground", "rule", "matting"}
+_TOP_KEYS = {"weights", "flip", "refine", "foreground", "rule", "matting", "input_size"}
 
 
 def _section(preset: str, name: str, cls: type, table: Any) -> Any:
@@ -98,6 +100,15 @@ def parse_recipe(name: str, models: tuple[str, ...], table: dict[str, Any]) -> R
     if unknown:
         raise RecipeError(f"preset {name!r}: recipe.flip names model(s) {', '.join(unknown)} that the preset "
                           f"does not use ({', '.join(models)})")
+    input_size = table.get("input_size", {})
+    if not (isinstance(input_size, dict) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 32
+                                                 for v in input_size.values())):
+        raise RecipeError(f"preset {name!r}: recipe.input_size must map models to whole pixel sizes >= 32, "
+                          f"not {input_size!r}")
+    unknown = sorted(set(input_size) - set(models))
+    if unknown:
+        raise RecipeError(f"preset {name!r}: recipe.input_size names model(s) {', '.join(unknown)} that the preset "
+                          f"does not use ({', '.join(models)})")
     rule = table.get("rule", "mean")
     if rule not in RULES:
         raise RecipeError(f"preset {name!r}: recipe.rule must be one of {', '.join(RULES)}, not {rule!r}")
@@ -105,6 +116,7 @@ def parse_recipe(name: str, models: tuple[str, ...], table: dict[str, Any]) -> R
         weights={m: float(weights[m]) for m in models},
         flip=tuple(m for m in models if m in flip),
         rule=rule,
+        input_size=dict(input_size),
         matting=_section(name, "matting", MattingParams, table.get("matting", {})),
         refine=_section(name, "refine", RefineParams, table.get("refine", {})),
         foreground=_section(name, "foreground", ForegroundParams, table.get("foreground", {})),
@@ -127,7 +139,8 @@ def run_recipe(rgb: np.ndarray, preset: Preset, registry: SegmenterRegistry) -> 
     """Photo (uint8 HxWx3) to alpha and foreground colour, with seconds per stage."""
     recipe = recipe_of(preset)
     t0 = time.perf_counter()
-    prob = ensemble_map(rgb, recipe.weights, registry, flip=recipe.flip, rule=recipe.rule)
+    prob = ensemble_map(rgb, recipe.weights, registry, flip=recipe.flip, rule=recipe.rule,
+                        sizes=recipe.input_size)
     t1 = time.perf_counter()
     alpha = refine_alpha(rgb, prob, recipe.refine)
     del prob

@@ -12,7 +12,7 @@ from bgremover.imaging.decode import decode_image
 from bgremover.imaging.encode import CONTENT_TYPES, encode_image
 from bgremover.inference.catalog import Catalog, Preset, load_catalog
 from bgremover.inference.registry import SegmenterRegistry
-from bgremover.pipeline.recipe import Matte, run_recipe
+from bgremover.pipeline.recipe import Matte, recipe_of, run_recipe
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,14 @@ class Remover:
 
     def preset(self, name: str | None) -> Preset:
         return self.catalog.preset(name) if name else self.catalog.default_preset()
+
+    def load_models(self, model: str | None = None) -> None:
+        """Open every session the preset runs, at the input sizes its recipe asks for: a missing, corrupt or
+        unlicensed model is one clear error before any work, and the first photo pays no loading."""
+        preset = self.preset(model)
+        sizes = recipe_of(preset).input_size
+        for model_id in preset.models:
+            self.registry.get(model_id, sizes.get(model_id))
 
     def matte(self, rgb: np.ndarray, model: str | None = None) -> Matte:
         return run_recipe(rgb, self.preset(model), self.registry)

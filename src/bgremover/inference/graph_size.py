@@ -1,0 +1,76 @@
+"""A copy of a model's graph that takes a smaller (or larger) square input than it was exported for.
+
+IS-Net was exported at 1024 px with every upsampling target written into the graph as a constant
+(``Resize`` sizes = the batch and channel dimensions of the source, then e.g. ``[32, 32]``), so it
+refuses any other input. Its layers are convolutional, so scaling those constants by
+``size / native`` gives the same network at another resolution: at 640 px it takes about 40 % of
+the time, and in an ensemble with U²-Net its map serves as well (README, "Quality"). The copy is
+derived from a verified file and written once beside the optimised graphs (``.optimized/``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bgremover.errors import ModelError
+
+
+def resized_graph_path(cache_dir: Path, model_path: Path, sha256: str, size: int) -> Path:
+    return cache_dir / f"{model_path.stem}.{sha256[:12]}.{size}px.onnx"
+
+
+def rescale_graph(model_bytes: bytes, native: int, size: int) -> bytes:
+    """The serialized graph with its square input and constant ``Resize`` targets scaled to ``size``.
+
+    Raises ModelError when a target would not be a whole number of pixels at ``size`` (the
+    network's strides need sizes divisible by its deepest down-sampling: 64 for IS-Net).
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_from_string(model_bytes)
+    graph = model.graph
+    producer = {out: node for node in graph.node for out in node.output}
+    scaled: set[str] = set()
+    for node in graph.node:
+        if node.op_type != "Resize" or len(node.input) < 4 or not node.input[3]:
+            continue
+        sizes = producer.get(node.input[3])
+        if sizes is None or sizes.op_type != "Concat":  # a computed or absent target follows the input already
+            continue
+        for name in sizes.input:
+            const = producer.get(name)
+            if const is None or const.op_type != "Constant" or name in scaled:
+                continue
+            value = numpy_helper.to_array(const.attribute[0].t)
+            if value.ndim != 1 or value.size != 2:
+                continue
+            target = value * size / native
+            if not np.allclose(target, np.round(target)):
+                raise ModelError(f"the graph cannot run at {size} px: an upsampling target of {value.tolist()} px at "
+                                 f"{native} px would be {target.tolist()} px; use a multiple of {native // value.min()}")
+            const.attribute[0].t.CopyFrom(numpy_helper.from_array(np.round(target).astype(value.dtype)))
+            scaled.add(name)
+    for tensor in list(graph.input) + list(graph.output):
+        dims = tensor.type.tensor_type.shape.dim
+        if len(dims) == 4 and dims[2].dim_value == native and dims[3].dim_value == native:
+            dims[2].dim_value = size
+            dims[3].dim_value = size
+        elif len(dims) == 4:  # a side output at a fraction of the input: let the runtime infer it
+            dims[2].dim_param, dims[3].dim_param = "h", "w"
+    del graph.value_info[:]  # shapes recorded for the native size no longer hold
+    return model.SerializeToString()
+
+
+def resized_graph(model_path: Path, sha256: str, native: int, size: int, cache_dir: Path) -> Path:
+    """The rescaled copy of a verified model file, written once to ``cache_dir`` (atomically)."""
+    path = resized_graph_path(cache_dir, model_path, sha256, size)
+    if path.is_file():
+        return path
+    data = rescale_graph(model_path.read_bytes(), native, size)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
