@@ -98,3 +98,15 @@ def test_is_net_at_640_px_sees_what_it_sees_at_1024(remover):
     full_at_640 = cv2.resize(full, (640, 640), interpolation=cv2.INTER_AREA)
     assert np.mean(np.abs(small - full_at_640)) < 0.05
     assert small[320, 320] > 0.9 and small[20, 20] < 0.1
+
+
+def test_a_model_directory_that_cannot_be_written_falls_back_to_the_temporary_directory(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    model = tmp_path / "two_scale.onnx"
+    model.write_bytes(two_scale_graph())
+    blocked = tmp_path / "models" / ".optimized"
+    blocked.parent.mkdir()
+    blocked.write_text("a file where the cache directory should be")  # mkdir fails, even for root
+    path = resized_graph(model, "cd" * 32, NATIVE, 32, blocked)
+    assert path.parent == tmp_path / "tmp" / "bgremover-graphs"
+    assert run(path.read_bytes(), 32).shape == (1, 1, 16, 16)

@@ -9,10 +9,15 @@ derived from a verified file and written once beside the optimised graphs (``.op
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import tempfile
 from pathlib import Path
 
 from bgremover.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 
 def resized_graph_path(cache_dir: Path, model_path: Path, sha256: str, size: int) -> Path:
@@ -64,13 +69,23 @@ def rescale_graph(model_bytes: bytes, native: int, size: int) -> bytes:
 
 
 def resized_graph(model_path: Path, sha256: str, native: int, size: int, cache_dir: Path) -> Path:
-    """The rescaled copy of a verified model file, written once to ``cache_dir`` (atomically)."""
-    path = resized_graph_path(cache_dir, model_path, sha256, size)
-    if path.is_file():
-        return path
-    data = rescale_graph(model_path.read_bytes(), native, size)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    """The rescaled copy of a verified model file, written once to ``cache_dir`` (atomically).
+
+    A read-only model directory (a packaged install, a mounted volume) falls back to the system's
+    temporary directory, as the optimised-graph cache falls back to optimising at every load.
+    """
+    for directory in (cache_dir, Path(tempfile.gettempdir()) / "bgremover-graphs"):
+        path = resized_graph_path(directory, model_path, sha256, size)
+        if path.is_file():
+            return path
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(rescale_graph(model_path.read_bytes(), native, size))
+            os.replace(tmp, path)
+            return path
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            log.info("cannot write the %d px graph of %s to %s (%s)", size, model_path.name, directory, exc)
+    raise ModelError(f"cannot write the {size} px graph of {model_path.name} to {cache_dir} or the temporary directory")
