@@ -78,6 +78,7 @@ def test_a_registry_runs_a_real_model_at_the_size_asked_for(remover):
     assert native.spec.input_size == 320 and native.predict(rgb).shape == (320, 320)
     assert larger.spec.input_size == 384 and larger.predict(rgb).shape == (384, 384)
     assert remover.registry.get("u2netp", 384) is larger  # loaded once
+    assert remover.registry.get("u2netp", 320) is native  # its own size is its own session
 
 
 def test_is_net_at_640_px_sees_what_it_sees_at_1024(remover):

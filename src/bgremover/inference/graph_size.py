@@ -74,14 +74,16 @@ def resized_graph(model_path: Path, sha256: str, native: int, size: int, cache_d
     A read-only model directory (a packaged install, a mounted volume) falls back to the system's
     temporary directory, as the optimised-graph cache falls back to optimising at every load.
     """
+    data: bytes | None = None
     for directory in (cache_dir, Path(tempfile.gettempdir()) / "bgremover-graphs"):
         path = resized_graph_path(directory, model_path, sha256, size)
         if path.is_file():
             return path
+        data = data or rescale_graph(model_path.read_bytes(), native, size)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(rescale_graph(model_path.read_bytes(), native, size))
+            tmp.write_bytes(data)
             os.replace(tmp, path)
             return path
         except OSError as exc:

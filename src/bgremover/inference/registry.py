@@ -60,11 +60,14 @@ class SegmenterRegistry:
 
     def get(self, model_id: str, size: int | None = None) -> OnnxSegmenter:
         """The model's session; ``size``: run it at that square input instead of its own (see graph_size.py)."""
+        spec = self.catalog.model(model_id)
+        if size == spec.input_size:
+            size = None  # its own size: the same session as without one
         with self._lock:
             key = (model_id, size)
             seg = self._loaded.get(key)
             if seg is None:
-                seg = self._load(self.catalog.model(model_id), size)
+                seg = self._load(spec, size)
                 self._loaded[key] = seg
             return seg
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,13 @@ def _section(preset: str, name: str, cls: type, table: Any) -> Any:
         raise RecipeError(f"preset {preset!r}: {exc}") from None
 
 
+def _only_its_models(preset: str, key: str, named: Iterable[str], models: tuple[str, ...]) -> None:
+    unknown = sorted(set(named) - set(models))
+    if unknown:
+        raise RecipeError(f"preset {preset!r}: recipe.{key} names model(s) {', '.join(unknown)} that the preset "
+                          f"does not use ({', '.join(models)})")
+
+
 def parse_recipe(name: str, models: tuple[str, ...], table: dict[str, Any]) -> Recipe:
     """Check and type a preset's recipe table; ``models`` are the preset's models."""
     unknown = sorted(set(table) - _TOP_KEYS)
@@ -96,19 +104,13 @@ def parse_recipe(name: str, models: tuple[str, ...], table: dict[str, Any]) -> R
     elif not (isinstance(flip, list) and all(isinstance(m, str) for m in flip)):
         raise RecipeError(f"preset {name!r}: recipe.flip must be true, false or a list of the preset's models, "
                           f"not {flip!r}")
-    unknown = sorted(set(flip) - set(models))
-    if unknown:
-        raise RecipeError(f"preset {name!r}: recipe.flip names model(s) {', '.join(unknown)} that the preset "
-                          f"does not use ({', '.join(models)})")
+    _only_its_models(name, "flip", flip, models)
     input_size = table.get("input_size", {})
     if not (isinstance(input_size, dict) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 32
                                                  for v in input_size.values())):
         raise RecipeError(f"preset {name!r}: recipe.input_size must map models to whole pixel sizes >= 32, "
                           f"not {input_size!r}")
-    unknown = sorted(set(input_size) - set(models))
-    if unknown:
-        raise RecipeError(f"preset {name!r}: recipe.input_size names model(s) {', '.join(unknown)} that the preset "
-                          f"does not use ({', '.join(models)})")
+    _only_its_models(name, "input_size", input_size, models)
     rule = table.get("rule", "mean")
     if rule not in RULES:
         raise RecipeError(f"preset {name!r}: recipe.rule must be one of {', '.join(RULES)}, not {rule!r}")
