@@ -32,6 +32,9 @@ def test_list_shows_every_model_with_its_licence_and_the_presets(tmp_path):
         assert spec.licence in line and "missing" in line and str(tmp_path / spec.file) in line
     agpl = next(ln for ln in res.stdout.splitlines() if ln.startswith("isnet-imgly\t"))
     assert "opt-in" in agpl and "--accept-license agpl-3.0" in agpl
+    assert "BGREMOVER_ACCEPT_LICENSES=agpl-3.0" in agpl, "where to accept it for serving (issue 13 item 6)"
+    isnet = next(ln for ln in res.stdout.splitlines() if ln.startswith("bg-remover-hq-isnet"))
+    assert "BGREMOVER_ACCEPT_LICENSES=agpl-3.0" in isnet and "--accept-license agpl-3.0" in isnet
     for name in CATALOG.presets:
         assert any(ln.startswith(name) for ln in res.stdout.splitlines()), name
 

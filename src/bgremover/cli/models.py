@@ -29,6 +29,13 @@ def _load(settings: Settings) -> Catalog:
     return load_catalog(settings.custom_models)
 
 
+def _opt_in(licence_key: str) -> str:
+    """Both places a licence is accepted: the fetch command's flag and the server's setting."""
+    from bgremover.service.models import LICENCE_SETTING
+
+    return f"fetch with --accept-license {licence_key}, serve with {LICENCE_SETTING}={licence_key}"
+
+
 def _fail(message: str) -> typer.Exit:
     from rich.console import Console
     from rich.markup import escape
@@ -62,6 +69,7 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
     from bgremover.config import load_settings
     from bgremover.errors import BgRemoverError
     from bgremover.inference.fetch import ModelFetcher
+    from bgremover.service.models import ModelCatalog
 
     settings = load_settings()
     try:
@@ -69,6 +77,7 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
     except BgRemoverError as exc:
         raise _fail(exc.message) from None
     fetcher = ModelFetcher(catalog, settings.model_dir, accept_licenses=settings.accept_licenses)
+    served = ModelCatalog(settings, catalog)  # the server's rules: the default, the licences it accepts
     status = {m: fetcher.status(m) for m in catalog.models}
     rows = [{"id": s.id, "bytes": s.bytes, "licence": s.licence, "opt_in": s.licence_key,
              "status": status[s.id], "path": str(s.file_path(settings.model_dir))} for s in catalog.models.values()]
@@ -76,9 +85,9 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
     for p in catalog.presets_by_credits():
         specs = [catalog.model(m) for m in p.models]
         why = [f"{s.id} {status[s.id]}" for s in specs if status[s.id] != "fetched"]
-        why += [f"{s.id} needs --accept-license {s.licence_key}" for s in specs if not fetcher.licence_ok(s)]
+        why += [f"{s.id} needs {_opt_in(s.licence_key)}" for s in specs if not served.licence_accepted(s)]
         presets.append({"name": p.name, "credits": p.credits, "models": list(p.models), "licence": p.licence,
-                        "default": p.default, "available": not why, "why_not": why})
+                        "default": p.name == served.default_name, "available": not why, "why_not": why})
     if as_json:
         typer.echo(json.dumps({"model_dir": str(settings.model_dir), "models": rows, "presets": presets}, indent=2))
         return
@@ -87,7 +96,7 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
     if not console.is_terminal:  # a pipe or a log: plain tab-separated lines, nothing cut
         typer.echo(f"# models in {settings.model_dir}\nid\tsize\tlicence\tfetched\tpath")
         for r in rows:
-            lic = f"{r['licence']} (opt-in: --accept-license {r['opt_in']})" if r["opt_in"] else r["licence"]
+            lic = f"{r['licence']} (opt-in: {_opt_in(r['opt_in'])})" if r["opt_in"] else r["licence"]
             typer.echo(f"{r['id']}\t{_human(r['bytes'])}\t{lic}\t{r['status']}\t{r['path']}")
         typer.echo("# presets\nname\tcredits\tmodels\tlicence\tavailable")
         for p in presets:
@@ -105,8 +114,7 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
                   f"[{colour[r['status']]}]{r['status']}[/]", r["path"])
     console.print(t)
     for key in sorted({r["opt_in"] for r in rows if r["opt_in"]}):
-        console.print(f"opt-in licences: fetch with --accept-license {key}, serve with "
-                      f"BGREMOVER_ACCEPT_LICENSES={key}", markup=False)
+        console.print(f"opt-in licences: {_opt_in(key)}", markup=False)
     p_table = Table(title="Presets (the API's model names)", title_justify="left")
     for col in ("name", "credits", "models", "licence", "available"):
         p_table.add_column(col, overflow="fold")

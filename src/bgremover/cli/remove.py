@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -33,8 +34,8 @@ def remove(
                                        "(the cut-out then goes to stdout)."),
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="Where to write <stem>.<format> "
                                               "(created if missing). Required unless the input is -."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Preset (default: the catalog's default; "
-                                        "see `bgremover models list`)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Preset (default: BGREMOVER_DEFAULT_MODEL, "
+                                        "else the catalog's default; see `bgremover models list`)."),
     fmt: str = typer.Option("png", "--format", "-f", help="png or webp."),
     lossy: bool = typer.Option(False, "--lossy", help="WebP only: lossy colour (alpha stays exact); much smaller."),
     quality: int = typer.Option(90, "--quality", min=1, max=100, help="Lossy WebP quality."),
@@ -51,6 +52,7 @@ def remove(
     from bgremover.config import load_settings
     from bgremover.errors import BgRemoverError
     from bgremover.pipeline.remover import CutoutOptions, Remover
+    from bgremover.service.models import ModelCatalog
 
     err = Console(stderr=True, soft_wrap=True)  # no line breaks inserted into paths and messages
     fmt = fmt.lower()
@@ -74,8 +76,10 @@ def remove(
 
     settings = load_settings()
     try:
+        preset = ModelCatalog(settings).resolve(model)  # the server's rules: default, licence, weights
+        opts = replace(opts, model=preset.name)
         remover = Remover(settings)
-        remover.load_models(model)  # once, up front: a missing model is one clear error
+        remover.load_models(preset.name)  # once, up front: a corrupt model is one clear error too
     except BgRemoverError as exc:
         _report(err, "error", f"[{exc.code}] {exc.message}")
         raise typer.Exit(EXIT_FAILED) from None

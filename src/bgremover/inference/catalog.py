@@ -6,6 +6,7 @@ bring-your-own models and presets in the same format.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -48,6 +49,10 @@ class ModelSpec:
     def file_path(self, model_dir: Path) -> Path:
         return Path(self.path) if self.path else model_dir / self.file
 
+    def licence_accepted(self, accepted: Iterable[str]) -> bool:
+        """Whether these weights may be fetched or run: no opt-in licence, or theirs is among ``accepted``."""
+        return self.licence_key is None or self.licence_key.lower() in {a.lower() for a in accepted}
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -77,12 +82,16 @@ class Catalog:
             return self.presets[name]
         except KeyError:
             known = ", ".join(p.name for p in self.presets_by_credits())
-            raise UnknownModel(f"unknown model {name!r}; available: {known}") from None
+            raise UnknownModel(f"unknown model {name!r}; known: {known}") from None
 
     def presets_by_credits(self) -> list[Preset]:
         return sorted(self.presets.values(), key=lambda p: (p.credits, p.name))
 
-    def default_preset(self) -> Preset:
+    def default_preset(self, preferred: str | None = None) -> Preset:
+        """The one rule for "no model named": ``preferred`` (the operator's BGREMOVER_DEFAULT_MODEL) when it names
+        a preset, else the preset marked ``default = true``, else the cheapest."""
+        if preferred and preferred in self.presets:
+            return self.presets[preferred]
         return next((p for p in self.presets.values() if p.default), self.presets_by_credits()[0])
 
 

@@ -17,7 +17,7 @@ from bgremover.pipeline.recipe import Matte, recipe_of, run_recipe
 
 @dataclass(frozen=True)
 class CutoutOptions:
-    model: str | None = None  # preset name; None: the catalog's default
+    model: str | None = None  # preset name; None: the default (Catalog.default_preset)
     format: str = "png"
     channels: str = "rgba"  # "rgba" | "alpha"
     crop: bool = False
@@ -61,7 +61,8 @@ class Remover:
             accept_licenses=self.settings.accept_licenses)
 
     def preset(self, name: str | None) -> Preset:
-        return self.catalog.preset(name) if name else self.catalog.default_preset()
+        """The named preset; None: BGREMOVER_DEFAULT_MODEL, else the catalog's default (one rule, in the catalog)."""
+        return self.catalog.preset(name) if name else self.catalog.default_preset(self.settings.default_model)
 
     def load_models(self, model: str | None = None) -> None:
         """Open every session the preset runs, at the input sizes its recipe asks for: a missing, corrupt or

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from bgremover import __version__
 from bgremover.config import Settings, load_settings
-from bgremover.pipeline.remover import Remover
+from bgremover.service.models import ModelCatalog
 from bgremover.service.secret_key import load_secret_key
 from bgremover.service.tasks import TaskQueue
 from bgremover.store.database import Database
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     metrics = Metrics(db, queue)
     state = AppState(settings=settings, db=db, blobs=make_result_store(settings, db),
                      queue=queue, secret=load_secret_key(settings),
-                     remover=Remover(settings), rate_counter=make_rate_counter(db, settings), metrics=metrics)
+                     models=ModelCatalog(settings), rate_counter=make_rate_counter(db, settings), metrics=metrics)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -36,7 +36,9 @@ ERRORS: dict[str, ErrorSpec] = {
                                                "range."),
     "unsupported_model": ErrorSpec(400, "http", "No such model on this endpoint; see GET /api/v1/models."),
     "model_not_available": ErrorSpec(503, "both", "The model's weights are not installed on this endpoint."),
-    "license_not_accepted": ErrorSpec(503, "both", "The model's licence has not been accepted by the operator."),
+    "license_not_accepted": ErrorSpec(503, "both", "The model's weights need a licence the operator has not "
+                                                   "accepted; the message names the server setting, e.g. "
+                                                   "`BGREMOVER_ACCEPT_LICENSES=agpl-3.0`."),
     "unauthorized": ErrorSpec(401, "http", "No API key, or an unknown or revoked one. The answer carries "
                                            f"`WWW-Authenticate: Bearer realm=\"{BEARER_REALM}\"` (RFC 6750), plus "
                                            "`, error=\"invalid_token\"` when a key was sent; /metrics answers "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bgremover.config import Settings
-from bgremover.pipeline.remover import Remover
+from bgremover.service.models import ModelCatalog
 from bgremover.service.tasks import TaskQueue
 from bgremover.store.base import RateCounter, ResultStore
 from bgremover.store.database import Database
@@ -18,6 +18,6 @@ class AppState:
     blobs: ResultStore
     queue: TaskQueue
     secret: bytes
-    remover: Remover  # the catalog and weight availability only; the API process never runs a model
+    models: ModelCatalog  # the catalog and which models can run here; the API process never runs a model
     rate_counter: RateCounter
     metrics: Metrics

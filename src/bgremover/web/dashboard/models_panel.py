@@ -37,8 +37,7 @@ def _megabytes(n: int) -> str:
 
 
 def _unavailable_reason(state: StateDep, specs: list[ModelSpec]) -> str:
-    registry = state.remover.registry
-    if any(not registry.licence_ok(s) for s in specs):
+    if any(not state.models.licence_accepted(s) for s in specs):
         return "licence not accepted (operator opt-in)"
     return "weights not installed"
 
@@ -47,7 +46,7 @@ def _unavailable_reason(state: StateDep, specs: list[ModelSpec]) -> str:
 async def models_panel(request: Request, state: StateDep, session: MaybeSession) -> Response:
     listing = list_models(state)
     live = await run_in_threadpool(live_latency, state.db)
-    catalog = state.remover.catalog
+    catalog = state.models.catalog
     rows = []
     for m in listing.models:
         preset = catalog.presets[m.id]

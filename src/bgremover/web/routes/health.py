@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
+from bgremover.errors import ModelNotAvailable
 from bgremover.service.constant_time import same_secret
 from bgremover.web.deps import StateDep
 from bgremover.web.schemas import HealthStatus
@@ -30,9 +31,10 @@ def readyz(state: StateDep) -> JSONResponse:
         except Exception as exc:
             checks[name] = f"error: {type(exc).__name__}"
     try:
-        preset = state.remover.preset(state.settings.default_model)
-        ok = all(state.remover.registry.is_available(m) for m in preset.models)
-        checks["default_model"] = "ok" if ok else f"missing: {preset.name} ({', '.join(preset.models)})"
+        preset = state.models.catalog.preset(state.models.default_name)
+        problem = state.models.problem(preset)
+        why = "missing" if isinstance(problem, ModelNotAvailable) else problem.code if problem else "ok"
+        checks["default_model"] = "ok" if problem is None else f"{why}: {preset.name} ({', '.join(preset.models)})"
     except Exception as exc:
         checks["default_model"] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())

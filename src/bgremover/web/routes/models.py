@@ -32,14 +32,12 @@ def _scalar_only(d: dict[str, Any] | None) -> dict[str, float | str] | None:
 
 @router.get("/api/v1/models", response_model=ModelsList)
 def list_models(state: StateDep) -> ModelsList:
-    remover = state.remover
-    default = remover.preset(state.settings.default_model).name if state.settings.default_model in \
-        remover.catalog.presets else remover.catalog.default_preset().name
     out = []
-    for p in remover.catalog.presets_by_credits():
+    for status in state.models.statuses():
+        p = status.preset
         quality, latency = _split_measured(p.measured)
         out.append(ModelPublic(
             id=p.name, credits=p.credits, formats=["png", "webp"], description=p.description, licence=p.licence,
-            available=all(remover.registry.is_available(m) for m in p.models), default=p.name == default,
+            available=status.available, default=status.default,
             quality=_scalar_only(quality), latency=_scalar_only(latency)))
     return ModelsList(models=out)

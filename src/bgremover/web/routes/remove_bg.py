@@ -1,11 +1,10 @@
-"""POST /api/v1/images/tools/remove-bg: accept an image (URL, data: URI or upload), reserve credits, queue a task."""
+"""POST /api/v1/images/tools/remove-bg: parse the request, submit it (``service/submission.py``), answer."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -13,11 +12,10 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from bgremover.errors import ImageTooLarge, ModelNotAvailable
-from bgremover.fetching import decode_data_uri, is_data_uri, parse_target_url
-from bgremover.pipeline.remover import CutoutOptions
+from bgremover.errors import ImageTooLarge
 from bgremover.service.errors import ValidationFailed, disk_full_as_storage_full
-from bgremover.service.tasks import TaskRequest, get_task, submit_task
+from bgremover.service.submission import STORAGE_FULL_MESSAGE, Submission, submit_removal
+from bgremover.service.tasks import TaskRecord, get_task
 from bgremover.web.deps import Auth, StateDep
 from bgremover.web.schemas import ErrorEnvelope, RemoveBgRequest, TaskAccepted, TaskPublic
 from bgremover.web.state import AppState
@@ -27,9 +25,8 @@ router = APIRouter(tags=["remove-bg"])
 log = logging.getLogger(__name__)
 
 FORM_FIELDS = set(RemoveBgRequest.model_fields) - {"image"}
-# The API writes to disk twice: Starlette spools a multipart upload over 1 MiB to a temporary file, and an
-# upload or data: URI is stored for the worker (submit_task). A full disk at either is a 507, never a 500.
-UPLOAD_STORAGE_FULL = "the server has no space left to store this request; try again later"
+# Starlette spools a multipart upload over 1 MiB to a temporary file: a full disk there is a 507, as it is where
+# the service stores the image for the worker (service/submission.py), never a 500.
 REQUEST_BODY: dict[str, Any] = {"content": {
     "application/json": {"schema": RemoveBgRequest.model_json_schema()},
     "multipart/form-data": {"schema": {"type": "object", "required": ["image_file"], "properties": {
@@ -59,7 +56,7 @@ async def _parse(request: Request, max_bytes: int) -> tuple[RemoveBgRequest, byt
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes + 65536:
                 raise ImageTooLarge(f"the upload is over {max_bytes} bytes")
-            with disk_full_as_storage_full(UPLOAD_STORAGE_FULL):
+            with disk_full_as_storage_full(STORAGE_FULL_MESSAGE):
                 form = await request.form(max_files=1, max_fields=20)
             fields: dict[str, Any] = {}
             for key, value in form.multi_items():
@@ -80,30 +77,6 @@ async def _parse(request: Request, max_bytes: int) -> tuple[RemoveBgRequest, byt
         raise ValidationFailed(f"{loc}: {err.get('msg', 'invalid')}") from None
 
 
-def _source(req: RemoveBgRequest, upload: bytes | None, settings_max: int) -> tuple[str | None, bytes | None]:
-    if (req.image is None) == (upload is None):
-        raise ValidationFailed("give exactly one of `image` (URL or data: URI) and an `image_file` upload")
-    if upload is not None:
-        if not upload:
-            raise ValidationFailed("the uploaded image_file is empty")
-        return None, upload
-    image = req.image.strip()  # type: ignore[union-attr]
-    if is_data_uri(image):
-        return None, decode_data_uri(image, max_bytes=settings_max)[0]
-    if urlsplit(image).scheme.lower() not in ("http", "https"):
-        raise ValidationFailed("`image` must be an http(s) URL or a data: URI")
-    parse_target_url(image)  # malformed or with credentials: refused now, nothing stored or charged
-    return image, None
-
-
-def _check_model(state: AppState, name: str | None) -> Any:
-    preset = state.remover.preset(name or state.settings.default_model)  # UnknownModel → unsupported_model
-    missing = [m for m in preset.models if not state.remover.registry.is_available(m)]
-    if missing:
-        raise ModelNotAvailable(f"model {preset.name} is not installed on this endpoint")
-    return preset
-
-
 @router.post("/api/v1/images/tools/remove-bg", status_code=202, openapi_extra={"requestBody": REQUEST_BODY},
              responses={202: {"model": TaskAccepted, "description": "queued; poll the Location"},
                         200: {"model": TaskPublic, "description": "with `wait`: the finished task"},
@@ -112,27 +85,34 @@ def _check_model(state: AppState, name: str | None) -> Any:
 async def remove_bg(request: Request, response: Response, state: StateDep, principal: Auth,
                     idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
     """Queue a background removal. Answers 202 at once, or 200 with the finished task when `wait` allows."""
-    settings = state.settings
-    req, upload = await _parse(request, settings.max_image_bytes)
-    preset = _check_model(state, req.model)
+    submission, wait = await parse_submission(request, state.settings.max_image_bytes)
+    task, created = await run_in_threadpool(
+        submit_removal, state.db, state.blobs, state.queue, state.models, account_id=principal.account.id,
+        submission=submission, idempotency_key=idempotency_key)
+    return await answer_submission(request, response, state, task, created=created, wait=wait)
+
+
+def submission_of(req: RemoveBgRequest, upload: bytes | None) -> Submission:
     options = {"channels": req.channels, "crop": req.crop, "crop_margin": req.crop_margin, "bg_color": req.bg_color}
-    try:
-        CutoutOptions(model=preset.name, format=req.output_format, **options).validate()
-    except ValueError as exc:
-        raise ValidationFailed(str(exc)) from None
-    source_url, data = await run_in_threadpool(_source, req, upload, settings.max_image_bytes)
-    task_request = TaskRequest(model=preset.name, output_format=req.output_format, options=options,
-                               source_url=source_url, input_data=data)
-    with disk_full_as_storage_full(UPLOAD_STORAGE_FULL):  # submit_task stores the image before it reserves
-        task, created = await run_in_threadpool(
-            submit_task, state.db, state.blobs, state.queue, settings, account_id=principal.account.id,
-            request=task_request, credits_cost=preset.credits, idempotency_key=idempotency_key)
+    return Submission(image=req.image, upload=upload, model=req.model, output_format=req.output_format,
+                      options=options)
+
+
+async def parse_submission(request: Request, max_bytes: int) -> tuple[Submission, float]:
+    """The request's submission and its ``wait``: the API and the console parse the same body the same way."""
+    req, upload = await _parse(request, max_bytes)
+    return submission_of(req, upload), req.wait
+
+
+async def answer_submission(request: Request, response: Response, state: AppState, task: TaskRecord, *,
+                            created: bool, wait: float) -> JSONResponse:
+    """202 with the accepted task, or 200 with the final one when it finishes within ``wait`` seconds."""
     if created:
-        state.metrics.submitted.labels(preset.name).inc()
+        state.metrics.submitted.labels(task.model).inc()
         # ties the request id (access log) to the task id (worker logs) in one line
-        log.info("task %s submitted (%s)", task.id, preset.name,
+        log.info("task %s submitted (%s)", task.id, task.model,
                  extra={"request_id": getattr(request.state, "request_id", None), "task_id": task.id})
-    deadline = time.monotonic() + req.wait
+    deadline = time.monotonic() + wait
     while not task.final and time.monotonic() < deadline:
         await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
         task = await run_in_threadpool(get_task, state.db, task.id)
