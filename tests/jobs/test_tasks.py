@@ -1,4 +1,5 @@
-"""The job function against a real database, result store, Huey queue (SQLite) and the real u2netp model."""
+"""The job function (Huey glue around ``service/processing.run_task``) against a real database, result store,
+Huey queue (SQLite) and the real u2netp model."""
 from __future__ import annotations
 
 import io
@@ -12,8 +13,10 @@ from sqlalchemy import select
 
 from bgremover.config import Settings, load_settings
 from bgremover.jobs.queue import make_huey
-from bgremover.jobs.tasks import Jobs, register_jobs, run_task
+from bgremover.jobs.tasks import Jobs, register_jobs
 from bgremover.service import credits, lifecycle
+from bgremover.service.cutouts import LocalPipeline
+from bgremover.service.processing import run_task
 from bgremover.service.tasks import TaskRequest, get_task, submit_task
 from bgremover.store.migrate import upgrade
 from bgremover.store.results import DatabaseResultStore
@@ -28,7 +31,7 @@ def _jobs_for(settings: Settings, remover) -> Jobs:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.effective_database_url)
     jobs = register_jobs(make_huey(settings), settings)
-    jobs.context()._remover = remover  # the session's u2netp Remover: loaded once for all tests
+    jobs.context().producer = LocalPipeline(settings, remover)  # the session's Remover: loaded once for all tests
     return jobs
 
 

@@ -111,7 +111,7 @@ def test_worker_killed_mid_task_is_finished_once_and_charged_once(service, image
     with service.client(account) as c:
         tid = _submit(c, images.url("photo.jpg", slow=2.5))["task_id"]
         poll_task(c, tid, until=("processing",))
-        pattern = rf"\[(\d+)\] bgremover.jobs.tasks: task {tid} claimed"
+        pattern = rf"\[(\d+)\] bgremover.service.processing: task {tid} claimed"
         deadline = time.monotonic() + 10  # the log line may trail the status change by a moment
         while not (claimed := re.search(pattern, service.log_text())) and time.monotonic() < deadline:
             time.sleep(0.05)
