@@ -2,7 +2,8 @@
 
 A claim is a conditional UPDATE (``WHERE status = 'queued'``) that also sets a random lease token. Only the
 holder of the current token can finish the task, and finishing is another conditional UPDATE: so a task
-whose worker died and which then ran again elsewhere is still charged (or refunded) exactly once.
+whose worker died and which then ran again elsewhere is still charged (or refunded) exactly once
+(``service/outcomes.py``: the final state and its settlement in one transaction).
 """
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 
 from bgremover.config import Settings
-from bgremover.service import credits
-from bgremover.service.tasks import FAILED, PROCESSING, QUEUED, SUCCEEDED, TaskQueue, TaskRecord, get_task
+from bgremover.service.outcomes import FAILED, PROCESSING, QUEUED, SUCCEEDED, finish_task
+from bgremover.service.tasks import TaskQueue, TaskRecord, get_task
 from bgremover.store.database import Database
 from bgremover.store.tables import tasks, utcnow
 
@@ -62,36 +64,27 @@ def extend_lease(db: Database, settings: Settings, claim: Claim) -> bool:
         return res.rowcount == 1
 
 
+def _finish_leased(db: Database, claim: Claim, status: str, busy_s: float, **values: Any) -> bool:
+    """The lease holder's finish: only while the task is processing under this claim's token."""
+    with db.write() as conn:
+        return finish_task(conn, task_id=claim.task.id, account_id=claim.task.account_id,
+                           reserved=claim.task.credits_reserved, status=status,
+                           where=(tasks.c.status == PROCESSING, tasks.c.lease_token == claim.token),
+                           lease_token=None, lease_expires_at=None, busy_s=tasks.c.busy_s + busy_s, **values)
+
+
 def complete_task(db: Database, settings: Settings, claim: Claim, result: ResultInfo, busy_s: float) -> bool:
     """processing → succeeded and charge, once; the result blob must already be stored completely."""
     now = utcnow()
-    with db.write() as conn:
-        res = conn.execute(update(tasks).where(tasks.c.id == claim.task.id, tasks.c.status == PROCESSING,
-                                               tasks.c.lease_token == claim.token).values(
-            status=SUCCEEDED, finished_at=now, lease_token=None, lease_expires_at=None,
-            credits_charged=tasks.c.credits_reserved, busy_s=tasks.c.busy_s + busy_s,
-            result_key=result.key, result_content_type=result.content_type, result_width=result.width,
-            result_height=result.height, result_bytes=result.bytes,
-            result_expires_at=now + timedelta(seconds=settings.result_ttl_s)))
-        if res.rowcount != 1:
-            return False
-        credits.settle(conn, account_id=claim.task.account_id, task_id=claim.task.id,
-                       amount=claim.task.credits_reserved, charged=True)
-    return True
+    return _finish_leased(db, claim, SUCCEEDED, busy_s, finished_at=now, result_key=result.key,
+                          result_content_type=result.content_type, result_width=result.width,
+                          result_height=result.height, result_bytes=result.bytes,
+                          result_expires_at=now + timedelta(seconds=settings.result_ttl_s))
 
 
 def fail_task(db: Database, claim: Claim, code: str, message: str, busy_s: float = 0.0) -> bool:
     """processing → failed and refund, once."""
-    with db.write() as conn:
-        res = conn.execute(update(tasks).where(tasks.c.id == claim.task.id, tasks.c.status == PROCESSING,
-                                               tasks.c.lease_token == claim.token).values(
-            status=FAILED, finished_at=utcnow(), lease_token=None, lease_expires_at=None,
-            busy_s=tasks.c.busy_s + busy_s, error_code=code, error_message=message[:1000]))
-        if res.rowcount != 1:
-            return False
-        credits.settle(conn, account_id=claim.task.account_id, task_id=claim.task.id,
-                       amount=claim.task.credits_reserved, charged=False)
-    return True
+    return _finish_leased(db, claim, FAILED, busy_s, error_code=code, error_message=message[:1000])
 
 
 def reap_expired_leases(db: Database, settings: Settings, queue: TaskQueue) -> dict[str, int]:
@@ -118,14 +111,11 @@ def reap_expired_leases(db: Database, settings: Settings, queue: TaskQueue) -> d
                                                                      lease_expires_at=None, queued_at=now))
                 done = res.rowcount == 1
             else:
-                res = conn.execute(update(tasks).where(*cond).values(
-                    status=FAILED, finished_at=now, lease_token=None, lease_expires_at=None,
+                done = finish_task(
+                    conn, task_id=t.id, account_id=t.account_id, reserved=t.credits_reserved, status=FAILED,
+                    where=cond[1:], finished_at=now, lease_token=None, lease_expires_at=None,
                     error_code=LEASE_EXPIRED,
-                    error_message=f"the worker stopped responding {t.attempts} times; the task was given up"))
-                done = res.rowcount == 1
-                if done:
-                    credits.settle(conn, account_id=t.account_id, task_id=t.id, amount=t.credits_reserved,
-                                   charged=False)
+                    error_message=f"the worker stopped responding {t.attempts} times; the task was given up")
         if done and t.attempts < settings.task_max_attempts:
             counts["requeued"] += 1
             log.warning("task %s lease expired (attempt %d); re-queued", t.id, t.attempts, extra={"task_id": t.id})

@@ -19,20 +19,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bgremover.config import Settings
 from bgremover.service import credits
 from bgremover.service.errors import IdempotencyConflict, QueueFull, TaskNotCancelable, TaskNotFound
+from bgremover.service.outcomes import CANCELED, FAILED, FINAL, PROCESSING, QUEUED, SUCCEEDED, finish_task
 from bgremover.store.base import ResultStore
 from bgremover.store.database import Database
 from bgremover.store.tables import idempotency_keys, tasks, utcnow
 
 log = logging.getLogger(__name__)
 
-QUEUED, PROCESSING, SUCCEEDED, FAILED, CANCELED = "queued", "processing", "succeeded", "failed", "canceled"
-FINAL = (SUCCEEDED, FAILED, CANCELED)
+__all__ = ["CANCELED", "FAILED", "FINAL", "PROCESSING", "QUEUED", "SUCCEEDED", "TaskQueue", "TaskRecord",
+           "TaskRequest", "cancel_task", "get_task", "list_tasks", "submit_task"]
 
 
 class TaskQueue(Protocol):
@@ -235,11 +236,9 @@ def cancel_task(db: Database, blobs: ResultStore, *, task_id: str, account_id: i
             tasks.c.id == task_id, tasks.c.account_id == account_id)).first()
         if row is None:
             raise TaskNotFound(f"no task {task_id}")
-        res = conn.execute(update(tasks).where(tasks.c.id == task_id, tasks.c.status == QUEUED)
-                           .values(status=CANCELED, finished_at=utcnow(), error_code=None))
-        if res.rowcount != 1:
+        if not finish_task(conn, task_id=task_id, account_id=account_id, reserved=row.credits_reserved,
+                           status=CANCELED, where=(tasks.c.status == QUEUED,), error_code=None):
             raise TaskNotCancelable(f"task {task_id} is {row.status}; only queued tasks can be canceled")
-        credits.settle(conn, account_id=account_id, task_id=task_id, amount=row.credits_reserved, charged=False)
     if row.input_key:
         blobs.delete(row.input_key)
     return get_task(db, task_id)

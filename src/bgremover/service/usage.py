@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from bgremover.service.outcomes import SUCCEEDED
 from bgremover.store.database import Database
 from bgremover.store.tables import tasks, utcnow
 
@@ -34,7 +35,7 @@ def daily_usage(db: Database, *, account_id: int, days: int = 30) -> list[DayUsa
     first = today - timedelta(days=days - 1)
     with db.read() as conn:
         rows = conn.execute(select(tasks.c.finished_at, tasks.c.credits_charged).where(
-            tasks.c.account_id == account_id, tasks.c.status == "succeeded",
+            tasks.c.account_id == account_id, tasks.c.status == SUCCEEDED,
             tasks.c.finished_at >= utcnow() - timedelta(days=days))).all()
     images: dict[date, int] = {}
     spent: dict[date, int] = {}
@@ -50,7 +51,7 @@ def live_latency(db: Database, *, window: timedelta = timedelta(hours=24)) -> di
     """Median processing time (started → finished) of each model's successes in the window."""
     with db.read() as conn:
         rows = conn.execute(select(tasks.c.model, tasks.c.started_at, tasks.c.finished_at).where(
-            tasks.c.status == "succeeded", tasks.c.finished_at >= utcnow() - window,
+            tasks.c.status == SUCCEEDED, tasks.c.finished_at >= utcnow() - window,
             tasks.c.started_at.is_not(None)).limit(20_000)).all()
     by_model: dict[str, list[float]] = {}
     for model, started, finished in rows:

@@ -1,23 +1,20 @@
 """Prometheus metrics: request counters kept by this process, task figures read from the database at scrape.
 
 Task work happens in other processes (maybe other hosts), so queue depth, failures by code, latency and
-worker busy time are computed from the tasks table, which every process shares.
+worker busy time are read at scrape through the service (``service/task_stats.py``), from the tasks table
+that every process shares.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
-
+from bgremover.service.outcomes import QUEUED
+from bgremover.service.task_stats import task_figures
 from bgremover.store.database import Database
-from bgremover.store.tables import tasks, utcnow
-
-LATENCY_WINDOW = timedelta(hours=1)
 
 
 class TaskCollector(Collector):
@@ -25,32 +22,24 @@ class TaskCollector(Collector):
         self.db = db
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | SummaryMetricFamily]:
-        since = utcnow() - LATENCY_WINDOW
-        with self.db.read() as conn:
-            by_status = dict(conn.execute(select(tasks.c.status, func.count()).group_by(tasks.c.status)).all())
-            failures = conn.execute(select(tasks.c.error_code, func.count()).where(tasks.c.status == "failed")
-                                    .group_by(tasks.c.error_code)).all()
-            busy = conn.execute(select(func.coalesce(func.sum(tasks.c.busy_s), 0.0))).scalar_one()
-            done = conn.execute(select(tasks.c.created_at, tasks.c.finished_at).where(
-                tasks.c.status == "succeeded", tasks.c.finished_at >= since)).all()
+        figures = task_figures(self.db)
         depth = GaugeMetricFamily("bgremover_queue_depth", "Tasks waiting for a worker.")
-        depth.add_metric([], by_status.get("queued", 0))
+        depth.add_metric([], figures.by_status[QUEUED])
         yield depth
         states = GaugeMetricFamily("bgremover_tasks", "Tasks by status.", labels=["status"])
-        for status in ("queued", "processing", "succeeded", "failed", "canceled"):
-            states.add_metric([status], by_status.get(status, 0))
+        for status, n in figures.by_status.items():
+            states.add_metric([status], n)
         yield states
         fails = CounterMetricFamily("bgremover_task_failures", "Failed tasks by error code.", labels=["code"])
-        for code, n in failures:
-            fails.add_metric([code or "unknown"], n)
+        for code, n in figures.failures.items():
+            fails.add_metric([code], n)
         yield fails
         busy_c = CounterMetricFamily("bgremover_worker_busy_seconds", "Seconds workers spent on tasks.")
-        busy_c.add_metric([], float(busy))
+        busy_c.add_metric([], figures.busy_s)
         yield busy_c
-        lat = [(f - c).total_seconds() for c, f in done]
         summary = SummaryMetricFamily("bgremover_task_latency_seconds",
                                       "Submission to success, tasks finished in the last hour.")
-        summary.add_metric([], count_value=len(lat), sum_value=sum(lat))
+        summary.add_metric([], count_value=len(figures.latencies_s), sum_value=sum(figures.latencies_s))
         yield summary
 
 
