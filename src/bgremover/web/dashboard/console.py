@@ -36,7 +36,7 @@ def console_page(request: Request, state: StateDep, session: Session) -> Respons
 async def console_remove_bg(request: Request, response: Response, state: StateDep, session: Session) -> JSONResponse:
     check_header_csrf(request, session)
     principal = console_principal(session)
-    enforce_rate_limit(state, principal, response)
+    enforce_rate_limit(state, principal, response, submission=True)
     return await remove_bg(request, response, state, principal, idempotency_key=None)
 
 
