@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = 3
     result_ttl_s: int = 24 * 3600
     idempotency_ttl_s: int = 24 * 3600  # an Idempotency-Key is remembered this long (as Stripe does), then forgotten
-    rate_limit_per_minute: int = 120
+    rate_limit_per_minute: int = 120  # submissions (POST, DELETE) per API key and minute
+    read_rate_limit_per_minute: int = 1200  # reads (GET: polling, listing, results) per API key and minute
     max_tasks_in_flight: int = 16
     max_queue_depth: int = 500
     task_lease_s: int = 120

@@ -78,3 +78,32 @@ def test_accounts_create_with_password_and_admin(run, tmp_path):
     assert dup.returncode == 1 and "already exists" in dup.stderr
     unknown = run("keys", "create", "nobody@example.com", ok=False)
     assert unknown.returncode == 1 and unknown.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["accounts", "create", "you@example.com"], ["keys", "list", "you@example.com"],
+                                     ["credits", "show", "you@example.com"]])
+def test_outside_any_data_dir_the_commands_say_where_no_database_is_and_create_nothing(tmp_path, command):
+    """Run from a folder that is not the project's (no BGREMOVER_DATA_DIR): a clear error, no stray ./data."""
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("BGREMOVER_DATA_DIR", "BGREMOVER_DATABASE_URL",
+                                                            "BGREMOVER_SECRET_KEY")}
+    p = subprocess.run([str(BIN), *command], env=env, cwd=elsewhere, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stderr
+    assert "no such table" not in p.stderr and "Traceback" not in p.stderr
+    assert f"no database at {elsewhere / 'data' / 'bgremover.db'}" in p.stderr
+    assert "bgremover db upgrade" in p.stderr and "BGREMOVER_DATA_DIR" in p.stderr
+    assert list(elsewhere.iterdir()) == [], "nothing may be left behind"
+
+
+def test_a_fresh_data_dir_without_its_schema_is_refused_the_same_way(tmp_path):
+    data = tmp_path / "fresh"
+    data.mkdir()
+    (data / "bgremover.db").touch()  # e.g. an earlier crash left an empty file
+    env = {**os.environ, "BGREMOVER_DATA_DIR": str(data)}
+    env.pop("BGREMOVER_DATABASE_URL", None)
+    env.pop("BGREMOVER_SECRET_KEY", None)
+    p = subprocess.run([str(BIN), "credits", "show", "a@example.com"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1 and "has no schema" in p.stderr and "bgremover db upgrade" in p.stderr, p.stderr
+    assert not (data / "secret_key").exists()

@@ -128,7 +128,7 @@ def test_output_options_webp_alpha_only_crop_and_colour(tmp_path: Path) -> None:
     assert run(str(src), "-o", str(tmp_path / "c"), "--crop", "--crop-margin", "4", *FAST).exit_code == 0
     cropped = opened(tmp_path / "c" / "p.png")
     assert cropped.width < 160 and cropped.height < 120
-    assert run(str(src), "-o", str(tmp_path / "g"), "--bg-color", "#ffffff", *FAST).exit_code == 0
+    assert run(str(src), "-o", str(tmp_path / "g"), "--bg-color", "white", *FAST).exit_code == 0
     on_white = opened(tmp_path / "g" / "p.png")
     assert on_white.mode == "RGB" and min(on_white.getpixel((1, 1))) > 240
 
@@ -144,7 +144,7 @@ def test_several_images_show_a_progress_bar(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args,message", [
     (["IN"], "--output-dir"),
     (["-", "-o", "OUT"], "stdout"),
-    (["IN", "-o", "OUT", "--bg-color", "greenish"], "hex colour"),
+    (["IN", "-o", "OUT", "--bg-color", "greenish"], "not a colour"),
     (["IN", "-o", "OUT", "--format", "gif"], "format"),
     (["IN", "-o", "OUT", "--lossy"], "--lossy"),
     (["-", "IN", "-o", "OUT"], "stdin"),

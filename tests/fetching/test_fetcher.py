@@ -164,6 +164,18 @@ def test_a_redirect_to_another_scheme_or_with_credentials_is_refused(local_serve
             fetch_image(local_server.url(path), allow_127_0_0_1)
 
 
+@pytest.mark.parametrize("location", ["data:,x", "javascript:alert(1)", "mailto:me@example.com",
+                                      "data:image/png;base64,iVBORw0KGgo=", "ftp://127.0.0.1/cat.png"])
+def test_a_redirect_to_a_non_http_url_is_a_clear_fetch_failure(location: str, local_server: LocalServer,
+                                                               allow_127_0_0_1: Settings) -> None:
+    local_server.routes["/go"] = redirect_to(location)
+    with pytest.raises(ImageFetchFailed) as err:
+        fetch_image(local_server.url("/go"), allow_127_0_0_1)
+    assert err.value.code == "image_fetch_failed"
+    assert "redirected to an unusable URL" in err.value.message
+    assert "only http and https" in err.value.message
+
+
 def test_relative_redirects_are_followed_up_to_the_limit(local_server: LocalServer,
                                                          allow_127_0_0_1: Settings) -> None:
     local_server.routes.update({"/1": redirect_to("/2", 301), "/2": redirect_to("3", 307),

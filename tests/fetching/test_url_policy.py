@@ -85,6 +85,23 @@ def test_unusable_urls_are_refused_with_a_clear_message(url: str, says: str) -> 
     assert says in err.value.message
 
 
+@pytest.mark.parametrize("url, says", [
+    ("http:/x", "image URL has no host: 'http:/x'"),
+    ("https:example.com/a.png?token=s3cret", "image URL has no host: 'https:example.com/a.png'"),
+    ("example.com:8080/a.png", "image URL has no scheme"),
+    ("localhost:8000/a.png", "image URL has no scheme"),
+    ("example.com/a.png", "image URL has no scheme"),
+    ("//example.com/a.png", "image URL has no scheme"),
+])
+def test_messages_quote_the_url_as_given_and_never_call_a_host_a_scheme(url: str, says: str) -> None:
+    with pytest.raises(ImageFetchFailed) as err:
+        parse_target_url(url)
+    message = err.value.message
+    assert says in message, message
+    assert ":///" not in message and "s3cret" not in message
+    assert "scheme: 'example.com'" not in message and "scheme: 'localhost'" not in message
+
+
 @pytest.mark.parametrize("url", ["https://alice:hunter2@example.com/a.png", "http://alice@example.com/a.png",
                                  "http://@example.com/a.png", "http://example.com\\@127.0.0.1/"])
 def test_credentials_are_a_policy_refusal_and_never_repeated(url: str) -> None:

@@ -22,14 +22,15 @@ def scene(h: int = 40, w: int = 60) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("text,rgba", [
     ("#ff8000", (255, 128, 0, 255)), ("ff8000", (255, 128, 0, 255)), ("#F80", (255, 136, 0, 255)),
     ("#ff800080", (255, 128, 0, 128)), ("#f808", (255, 136, 0, 136)), (" #000000 ", (0, 0, 0, 255)),
+    ("white", (255, 255, 255, 255)), ("RebeccaPurple", (102, 51, 153, 255)), ("rgb(0, 128, 255)", (0, 128, 255, 255)),
 ])
-def test_parse_color_accepts_hex_forms(text: str, rgba: tuple) -> None:
+def test_parse_color_accepts_hex_forms_and_css_colour_names(text: str, rgba: tuple) -> None:
     assert parse_color(text) == rgba
 
 
-@pytest.mark.parametrize("text", ["red", "#12345", "#gggggg", "", "#1234567"])
+@pytest.mark.parametrize("text", ["blurple", "#12345", "#gggggg", "", "#1234567", "rgb(1, 2)"])
 def test_parse_color_rejects_anything_else(text: str) -> None:
-    with pytest.raises(ValueError, match="hex colour"):
+    with pytest.raises(ValueError, match="not a colour.*CSS colour name"):
         parse_color(text)
 
 
@@ -117,5 +118,5 @@ def test_bad_options_are_refused() -> None:
         compose_cutout(fg, alpha, channels="rgb")
     with pytest.raises(ValueError, match="differ"):
         compose_cutout(fg, alpha[:10])
-    with pytest.raises(ValueError, match="hex colour"):
-        compose_cutout(fg, alpha, bg_color="blue")
+    with pytest.raises(ValueError, match="not a colour"):
+        compose_cutout(fg, alpha, bg_color="bleu")

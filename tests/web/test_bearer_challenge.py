@@ -124,3 +124,16 @@ def test_openapi_documents_the_challenge_on_every_401(api):
         assert header and header["required"] is True, f"{where}: 401 without a documented WWW-Authenticate"
     assert 'realm="bgremover"' in documented[("get", "/billing/credits")]["headers"]["WWW-Authenticate"]["description"]
     assert 'realm="metrics"' in documented[("get", "/metrics")]["headers"]["WWW-Authenticate"]["description"]
+
+
+def test_x_api_key_is_a_documented_alternative_to_bearer(api):
+    """remove.bg's clients send ``X-API-Key``; it works and /openapi.json says so beside the Bearer scheme."""
+    assert api.client.get(ROUTE, headers={"X-API-Key": api.live_key}).status_code == 200
+    schema = api.client.get("/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["X-API-Key"] == {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                                    "description": schemes["X-API-Key"]["description"]}
+    for path, method in (("/api/v1/images/tools/remove-bg", "post"), ("/billing/credits", "get"),
+                         ("/api/v1/tasks/{task_id}", "get")):
+        alternatives = schema["paths"][path][method]["security"]
+        assert {"HTTPBearer": []} in alternatives and {"X-API-Key": []} in alternatives, (path, alternatives)

@@ -105,6 +105,16 @@ def test_options_alpha_channel_and_crop(service, images, account):
         assert task["result"]["width"] < 96 and task["result"]["height"] <= 64
 
 
+def test_bg_color_takes_a_css_colour_name_as_documented(service, images, account):
+    with service.client(account) as c:
+        r = c.post(ENDPOINT, json={"image": images.url("photo.jpg"), "model": FAST, "bg_color": "white", "wait": 60})
+        assert r.status_code == 200, r.text
+        task = r.json()
+        assert task["status"] == "succeeded", task
+        im = _open(c.get(task["result"]["url"]).content)
+        assert im.mode == "RGB" and min(im.getpixel((0, 0))) > 240
+
+
 def test_idempotency_key_returns_the_same_task(service, images, account):
     with service.client(account) as c:
         body = {"image": images.url("photo.jpg"), "model": FAST}

@@ -19,12 +19,26 @@ credits_app = typer.Typer(help="Credits.", no_args_is_help=True)
 
 
 def _db() -> tuple[Database, bytes]:
+    """The service's database and secret, or exit 1 saying where none is: nothing is created on the way
+    (run from another folder, ``./data`` would otherwise become a new empty database with a new secret)."""
     from bgremover.config import load_settings
     from bgremover.service.secret_key import load_secret_key
     from bgremover.store.database import Database
+    from bgremover.store.migrate import current_revision
 
     settings = load_settings()
-    return Database.from_settings(settings), load_secret_key(settings)
+    how = ("Point BGREMOVER_DATA_DIR (or BGREMOVER_DATABASE_URL) at the service's database, or create one "
+           "with `bgremover db upgrade`.")
+    if settings.database_url is None:
+        path = (settings.data_dir / "bgremover.db").resolve()
+        if not path.is_file():
+            raise _fail(ValueError(f"no database at {path} (BGREMOVER_DATA_DIR is {settings.data_dir}). {how}"))
+    db = Database.from_settings(settings)
+    if current_revision(db.engine) is None:
+        db.dispose()
+        where = settings.database_url and "BGREMOVER_DATABASE_URL" or f"{settings.data_dir.resolve()}/bgremover.db"
+        raise _fail(ValueError(f"the database at {where} has no schema yet. {how}"))
+    return db, load_secret_key(settings)
 
 
 def _fail(exc: Exception) -> typer.Exit:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 
 import typer
+import typer.main
 
 from bgremover import __version__
 
@@ -40,5 +41,19 @@ for _name in COMMAND_MODULES:
     _mod.register(app)
 
 
+def _flags_show_no_type(command: object) -> None:
+    """Typer's rich help prints ``<bool>`` beside plain flags (``--crop``), as if they took a value: an empty
+    metavar hides it. Recursive over sub-commands; the help option is made here so it is covered too."""
+    params = list(getattr(command, "params", []))
+    help_option = command.get_help_option(typer.Context(command))  # type: ignore[attr-defined]
+    for param in [*params, help_option]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _flags_show_no_type(sub)
+
+
 def main() -> None:
-    app()
+    command = typer.main.get_command(app)
+    _flags_show_no_type(command)
+    command(prog_name="bgremover")

@@ -42,8 +42,8 @@ def remove(
     alpha_only: bool = typer.Option(False, "--alpha-only", help="Write the matte alone (greyscale)."),
     crop: bool = typer.Option(False, "--crop", help="Crop to the subject."),
     crop_margin: int = typer.Option(0, "--crop-margin", min=0, help="Pixels kept around the subject with --crop."),
-    bg_color: Optional[str] = typer.Option(None, "--bg-color", help="Put the cut-out on this colour (#rrggbb, "
-                                           "or #rrggbbaa to keep some transparency)."),
+    bg_color: Optional[str] = typer.Option(None, "--bg-color", help="Put the cut-out on this colour (a CSS name "
+                                           "such as white, #rrggbb, or #rrggbbaa to keep some transparency)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Walk directories recursively."),
 ) -> None:
     """Remove the background of images (JPEG, PNG, WebP) and write transparent PNG or WebP cut-outs."""

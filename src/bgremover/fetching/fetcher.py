@@ -135,8 +135,11 @@ class ImageFetcher:
         headers = {"Host": target.host_header, "Accept": "image/*", "Accept-Encoding": "identity",
                    "User-Agent": f"bgremover/{__version__} (image fetcher)"}
         extensions = {"sni_hostname": target.host} if target.scheme == "https" and target.ip is None else {}
+        # The redirect check runs as a response hook: httpx itself parses Location before send() returns
+        # (for ``next_request``) and raises InvalidURL on ``data:,x``; the hook answers first.
         client = httpx.Client(trust_env=False, follow_redirects=False, verify=self.ssl_context or _default_ssl(),
-                              timeout=httpx.Timeout(read, connect=connect, pool=connect))
+                              timeout=httpx.Timeout(read, connect=connect, pool=connect),
+                              event_hooks={"response": [functools.partial(_raise_on_redirect, target)]})
         with client:
             request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
             try:
@@ -160,11 +163,6 @@ class ImageFetcher:
 
     def _read(self, target: TargetUrl, response: httpx.Response, deadline: float) -> FetchedImage:
         status = response.status_code
-        if status in _REDIRECTS:
-            location = response.headers.get("location")
-            if not location:
-                raise ImageFetchFailed(f"{target.redacted()} answered HTTP {status} without a Location")
-            raise _Redirect(location)
         if not 200 <= status < 300 or status in (204, 205, 206):
             raise ImageFetchFailed(f"{target.redacted()} answered HTTP {status} {response.reason_phrase}".rstrip())
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
@@ -194,6 +192,15 @@ class ImageFetcher:
         return ImageFetchFailed(f"timed out fetching {target.redacted()} (limits: connect "
                                 f"{self.limits.connect_timeout_s:g} s, read {self.limits.read_timeout_s:g} s, "
                                 f"total {self.limits.total_timeout_s:g} s)")
+
+
+def _raise_on_redirect(target: TargetUrl, response: httpx.Response) -> None:
+    status = response.status_code
+    if status in _REDIRECTS:
+        location = response.headers.get("location")
+        if not location:
+            raise ImageFetchFailed(f"{target.redacted()} answered HTTP {status} without a Location")
+        raise _Redirect(location)
 
 
 def _require_image(head: bytes, content_type: str | None) -> None:

@@ -23,6 +23,7 @@ IPAddress = IPv4Address | IPv6Address
 MAX_URL_LENGTH = 8192
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _DIGITS = {8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
+_SCHEME = re.compile(r"^[a-z][a-z0-9+-]*$")  # RFC 3986 allows '.', but 'example.com:80' is a host
 _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
@@ -75,9 +76,13 @@ def parse_target_url(url: str) -> TargetUrl:
         raise ImageFetchFailed(f"image URL is longer than {MAX_URL_LENGTH} characters")
     if any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url):
         raise ImageFetchFailed("image URL contains spaces or control characters")
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    scheme, _, rest = url.partition(":") if ":" in url else ("", "", url)
+    scheme = scheme.lower()
+    if not _SCHEME.match(scheme) or rest[:1].isdigit():  # 'example.com/x', '//x', 'localhost:8000/x'
+        raise ImageFetchFailed(f"image URL has no scheme: {_as_given(url)} (only http and https image URLs "
+                               "can be fetched: write http:// or https:// before the host)")
     if scheme not in _DEFAULT_PORTS:
-        shown = f"'{scheme}'" if scheme and len(scheme) < 20 else "none"
+        shown = f"'{scheme}'" if len(scheme) < 20 else "none"
         raise ImageFetchFailed(f"only http and https image URLs can be fetched (scheme: {shown})")
     try:
         parts = urlsplit(url)
@@ -85,7 +90,7 @@ def parse_target_url(url: str) -> TargetUrl:
         raise ImageFetchFailed(f"image URL is malformed: {exc}") from None
     netloc = parts.netloc
     if not url[len(scheme) + 1:].startswith("//") or not netloc:
-        raise ImageFetchFailed(f"image URL has no host: {redact_url(url)}")
+        raise ImageFetchFailed(f"image URL has no host: {_as_given(url)}")
     if "@" in netloc:
         raise ForbiddenAddress("image URLs with credentials (user:password@host) are not accepted")
     if "\\" in netloc:
@@ -96,6 +101,14 @@ def parse_target_url(url: str) -> TargetUrl:
     if parts.query:
         target += "?" + parts.query
     return TargetUrl(scheme=scheme, host=host, ip=ip, port=port, target=target)
+
+
+def _as_given(url: str) -> str:
+    """The URL as the client wrote it, quoted, for messages: no query, fragment or user:password."""
+    shown = url.split("?", 1)[0].split("#", 1)[0]
+    if "@" in shown:
+        shown = shown.split(":", 1)[0] + ":…@" + shown.rsplit("@", 1)[1]
+    return repr(shown if len(shown) <= 120 else shown[:117] + "...")
 
 
 def _split_host_port(netloc: str, scheme: str) -> tuple[str, int]:

@@ -7,23 +7,36 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from PIL import ImageColor
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 CHANNELS = ("rgba", "alpha")
 
 
 def parse_color(text: str) -> tuple[int, int, int, int]:
-    """'#rrggbb', 'rrggbb', '#rgb', '#rgba' or '#rrggbbaa' to an RGBA tuple (alpha 255 when not given)."""
-    m = _HEX.match(text.strip())
-    if not m:
-        raise ValueError(f"not a hex colour: {text!r} (use #rrggbb or #rrggbbaa)")
-    h = m.group(1)
-    if len(h) in (3, 4):
-        h = "".join(c * 2 for c in h)
-    if len(h) == 6:
-        h += "ff"
-    r, g, b, a = (int(h[i:i + 2], 16) for i in range(0, 8, 2))
-    return r, g, b, a
+    """A colour as CSS writes it, to an RGBA tuple (alpha 255 when not given).
+
+    Hex (``#rrggbb``, ``rrggbb``, ``#rgb``, ``#rgba``, ``#rrggbbaa``), or anything Pillow's ImageColor
+    reads: the CSS colour names (``white``, ``RebeccaPurple``), ``rgb()``, ``rgba()``, ``hsl()``.
+    """
+    stripped = text.strip()
+    m = _HEX.match(stripped)
+    if m:
+        h = m.group(1)
+        if len(h) in (3, 4):
+            h = "".join(c * 2 for c in h)
+        if len(h) == 6:
+            h += "ff"
+        r, g, b, a = (int(h[i:i + 2], 16) for i in range(0, 8, 2))
+        return r, g, b, a
+    try:
+        rgba = ImageColor.getcolor(stripped, "RGBA") if stripped and not stripped.startswith("#") else None
+    except ValueError:
+        rgba = None
+    if rgba is None:
+        raise ValueError(f"not a colour: {text[:40]!r} (use a CSS colour name such as 'white', "
+                         "#rrggbb or #rrggbbaa)")
+    return tuple(rgba)  # type: ignore[return-value]
 
 
 def subject_box(alpha: np.ndarray, margin: int = 0, threshold: float = 0.05) -> tuple[int, int, int, int] | None:

@@ -39,7 +39,7 @@ class CutoutOptions:
             parse_color(self.bg_color)
 
 
-@dataclass
+@dataclass(repr=False)
 class Cutout:
     data: bytes
     content_type: str
@@ -47,6 +47,10 @@ class Cutout:
     height: int
     model: str
     timings: dict[str, float] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # short: the default would print every byte of the image
+        return (f"Cutout({self.content_type} {self.width}x{self.height}, {len(self.data):,} bytes, "
+                f"model={self.model!r})")
 
 
 class Remover:

@@ -82,10 +82,11 @@ def reserve(conn: Connection, *, account_id: int, task_id: str, amount: int, max
                        .where(accounts.c.id == account_id)).first()
     if row is None:
         raise AccountNotFound(f"no account with id {account_id}")
-    if row.tasks_in_flight >= max_in_flight:
-        raise RateLimited(f"{row.tasks_in_flight} tasks in flight; the limit is {max_in_flight}", retry_after=2,
-                          limit=max_in_flight, scope="tasks")
-    raise InsufficientCredits(f"this model costs {amount} credit(s); the balance is {row.credits_available}")
+    if row.credits_available < amount:  # first: waiting for a slot would not help
+        raise InsufficientCredits(f"this model costs {amount} credit(s); the balance is {row.credits_available}")
+    raise RateLimited(f"{row.tasks_in_flight} tasks in flight for this account; the limit is {max_in_flight} "
+                      "(BGREMOVER_MAX_TASKS_IN_FLIGHT): retry when one has finished", retry_after=2,
+                      limit=max_in_flight, scope="tasks")
 
 
 def settle(conn: Connection, *, account_id: int, task_id: str, amount: int, charged: bool) -> None:

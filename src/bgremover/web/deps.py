@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from bgremover.service import keys
 from bgremover.service.accounts import Account
@@ -16,6 +16,10 @@ from bgremover.web.errors import InvalidApiKey
 from bgremover.web.state import AppState
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer aio_…`")
+# The same key in a header of its own, as remove.bg's clients send it; Authorization wins when both are sent.
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="X-API-Key",
+                              description="the same API key as `X-API-Key: aio_…` (remove.bg-style clients)")
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_state(request: Request) -> AppState:
@@ -31,15 +35,16 @@ class Principal:
     key_id: int
 
 
-def _key_from(request: Request, creds: HTTPAuthorizationCredentials | None) -> str | None:
+def _key_from(creds: HTTPAuthorizationCredentials | None, header_key: str | None) -> str | None:
     if creds is not None and creds.scheme.lower() == "bearer":
         return creds.credentials.strip()
-    return request.headers.get("x-api-key")  # remove.bg-style clients
+    return header_key
 
 
 def optional_principal(request: Request, response: Response, state: StateDep,
-                       creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal | None:
-    key = _key_from(request, creds)
+                       creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                       header_key: Annotated[str | None, Depends(api_key_header)]) -> Principal | None:
+    key = _key_from(creds, header_key)
     if not key:
         return None
     found = keys.authenticate(state.db, state.secret, key)
@@ -47,7 +52,7 @@ def optional_principal(request: Request, response: Response, state: StateDep,
         raise InvalidApiKey("unknown or revoked API key")
     principal = Principal(*found)
     request.state.account_id = principal.account.id
-    enforce_rate_limit(state, principal, response)
+    enforce_rate_limit(state, principal, response, submission=request.method not in READ_METHODS)
     return principal
 
 
@@ -57,18 +62,28 @@ def require_principal(principal: Annotated[Principal | None, Depends(optional_pr
     return principal
 
 
-def enforce_rate_limit(state: AppState, principal: Principal, response: Response) -> None:
-    limit, window = state.settings.rate_limit_per_minute, 60
+def enforce_rate_limit(state: AppState, principal: Principal, response: Response, *, submission: bool) -> None:
+    """Per key and minute, two budgets: submissions (POST, DELETE) and reads (polling), so polling a few tasks
+    never spends the budget for new ones. Headers and the 429 name the budget that applied."""
+    settings = state.settings
+    if submission:
+        limit, bucket, what, setting = (settings.rate_limit_per_minute, "key", "submissions",
+                                        "BGREMOVER_RATE_LIMIT_PER_MINUTE")
+    else:
+        limit, bucket, what, setting = (settings.read_rate_limit_per_minute, "key-read", "reads",
+                                        "BGREMOVER_READ_RATE_LIMIT_PER_MINUTE")
+    window = 60
     now = time.time()
-    count = state.rate_counter.hit(f"key:{principal.key_id}", window, now)
+    count = state.rate_counter.hit(f"{bucket}:{principal.key_id}", window, now)
     reset = max(1, math.ceil(window - now % window))
     remaining = max(0, limit - count)
     response.headers["X-RateLimit-Limit"] = str(limit)
     response.headers["X-RateLimit-Remaining"] = str(remaining)
     response.headers["X-RateLimit-Reset"] = str(reset)
+    response.headers["X-RateLimit-Scope"] = what
     if count > limit:
-        raise RateLimited(f"more than {limit} requests per minute with this key", retry_after=reset, limit=limit,
-                          remaining=0, reset=reset)
+        raise RateLimited(f"more than {limit} {what} per minute with this key ({setting}); retry after {reset} s",
+                          retry_after=reset, limit=limit, remaining=0, reset=reset, scope=what)
 
 
 Auth = Annotated[Principal, Depends(require_principal)]

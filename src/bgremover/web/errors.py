@@ -45,8 +45,13 @@ ERRORS: dict[str, ErrorSpec] = {
                                            "`realm=\"metrics\"`."),
     "insufficient_credits": ErrorSpec(402, "http", "The balance does not cover the model's credits; nothing was "
                                                    "created."),
-    "rate_limited": ErrorSpec(429, "http", "Requests per minute (per key) or tasks in flight (per account) over "
-                                           "the limit; see Retry-After and X-RateLimit-*."),
+    "rate_limited": ErrorSpec(429, "http", "Over one of three limits, named in the message and in "
+                                           "`X-RateLimit-Scope`: `submissions` per key and minute (POST, DELETE; "
+                                           "`BGREMOVER_RATE_LIMIT_PER_MINUTE`, 120), `reads` per key and minute "
+                                           "(GET: polling, lists, results; `BGREMOVER_READ_RATE_LIMIT_PER_MINUTE`, "
+                                           "1200), or `tasks` in flight per account "
+                                           "(`BGREMOVER_MAX_TASKS_IN_FLIGHT`, 16; a balance that cannot pay is 402 "
+                                           "first). Retry after Retry-After."),
     "queue_full": ErrorSpec(503, "http", "The service is saturated (queue deeper than its limit); retry after "
                                          "Retry-After."),
     "task_not_found": ErrorSpec(404, "http", "No such task for this key (another account's task answers the same)."),

@@ -37,7 +37,7 @@ def console_page(request: Request, state: StateDep, session: Session) -> Respons
 async def console_remove_bg(request: Request, response: Response, state: StateDep, session: Session) -> JSONResponse:
     check_header_csrf(request, session)
     principal = console_principal(session)
-    enforce_rate_limit(state, principal, response)
+    enforce_rate_limit(state, principal, response, submission=True)
     submission, wait = await parse_submission(request, state.settings.max_image_bytes)
     task, created = await run_in_threadpool(submit_removal, state.db, state.blobs, state.queue, state.models,
                                             account_id=principal.account.id, submission=submission)
