@@ -125,7 +125,10 @@ def parse_position(text: str) -> tuple[float, float] | None:
 def place_subject(fg: np.ndarray, alpha: np.ndarray, scale: float | None,
                   position: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
     """The subject moved (and resized) on a canvas of the same size: ``scale`` is the share of the canvas its box
-    fills along its tighter side; ``position`` puts the box's free space left/top (0) to right/bottom (1)."""
+    fills along its tighter side; ``position`` puts the box's free space left/top (0) to right/bottom (1).
+
+    The whole layer moves by one affine map (faint pixels outside the subject's box go with it), so the box
+    lands exactly where asked."""
     box = subject_box(alpha)
     if box is None or (scale is None and position is None):
         return fg, alpha
@@ -133,25 +136,24 @@ def place_subject(fg: np.ndarray, alpha: np.ndarray, scale: float | None,
 
     t, b, left, right = box
     h, w = alpha.shape
-    sub_fg, sub_a = fg[t:b, left:right], alpha[t:b, left:right]
-    if scale is not None:
-        factor = scale * min(w / (right - left), h / (b - t))
-        size = (max(1, round((right - left) * factor)), max(1, round((b - t) * factor)))
-        interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
-        sub_fg = cv2.resize(sub_fg, size, interpolation=interp)
-        sub_a = cv2.resize(sub_a, size, interpolation=interp)
-    sh, sw = sub_a.shape
-    fx, fy = position if position is not None else (0.5, 0.5)
-    if position is None and scale is not None:  # scaled in place: about the subject's own centre
-        cx, cy = (left + right) / 2, (t + b) / 2
-        x0, y0 = round(cx - sw / 2), round(cy - sh / 2)
+    factor = 1.0 if scale is None else scale * min(w / (right - left), h / (b - t))
+    sw, sh = (right - left) * factor, (b - t) * factor
+    if position is None:  # scaled in place: about the subject's own centre
+        x0, y0 = (left + right - sw) / 2, (t + b - sh) / 2
     else:
-        x0, y0 = round((w - sw) * fx), round((h - sh) * fy)
-    x0, y0 = max(0, min(w - sw, x0)), max(0, min(h - sh, y0))
-    out_fg, out_a = np.zeros_like(fg), np.zeros_like(alpha)
-    out_fg[y0:y0 + sh, x0:x0 + sw] = sub_fg
-    out_a[y0:y0 + sh, x0:x0 + sw] = sub_a
-    return out_fg, out_a
+        x0, y0 = (w - sw) * position[0], (h - sh) * position[1]
+    x0, y0 = max(0.0, min(w - sw, x0)), max(0.0, min(h - sh, y0))
+    shift_x, shift_y = x0 - left * factor, y0 - t * factor
+    if factor == 1.0:  # a pure move: whole pixels, nothing resampled
+        m, interp = np.float32([[1, 0, round(shift_x)], [0, 1, round(shift_y)]]), cv2.INTER_NEAREST
+    elif factor < 1:  # shrink with area averaging (no aliasing), then shift by the sub-pixel rest
+        fg, alpha = (cv2.resize(x, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) for x in (fg, alpha))
+        m, interp = np.float32([[1, 0, shift_x], [0, 1, shift_y]]), cv2.INTER_LINEAR
+    else:
+        m, interp = np.float32([[factor, 0, shift_x], [0, factor, shift_y]]), cv2.INTER_LINEAR
+    warp = lambda img: cv2.warpAffine(img, m, (w, h), flags=interp, borderMode=cv2.BORDER_CONSTANT,  # noqa: E731
+                                      borderValue=0)
+    return warp(fg), warp(alpha)
 
 
 def fit_megapixels(width: int, height: int, max_megapixels: float | None) -> tuple[int, int]:
