@@ -13,8 +13,9 @@ import logging
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyHeader
 
 from bgremover.errors import ModelNotAvailable
 from bgremover.fetching import fetch_image
@@ -24,7 +25,7 @@ from bgremover.service import credits
 from bgremover.service.errors import TaskNotCancelable, Unauthorized, disk_full_as_storage_full
 from bgremover.service.tasks import QUEUED, SUCCEEDED, TaskRecord, TaskRequest, cancel_task, get_task, submit_task
 from bgremover.service.results import read_result
-from bgremover.web.deps import OptionalAuth, Principal, StateDep
+from bgremover.web.deps import Principal, StateDep, optional_principal
 from bgremover.web.removebg.errors import ERROR_SCHEMA, PROCESSING_TIMEOUT, RemoveBgRoute, removebg_error
 from bgremover.web.removebg.params import ACCEPTED, translate
 from bgremover.web.removebg.request import UPLOAD_STORAGE_FULL, checked_bg_url, read_input
@@ -49,10 +50,19 @@ RESULT = {"description": "the cut-out (or remove.bg's JSON with Accept: applicat
     "application/json": {"schema": {"type": "object"}}}}
 
 
-def _principal(principal: Principal | None) -> Principal:
+api_key = APIKeyHeader(name="X-Api-Key", auto_error=False, description="an API key, as remove.bg's clients send it")
+
+
+def removebg_principal(request: Request, response: Response, state: StateDep,
+                       _key: Annotated[str | None, Security(api_key)]) -> Principal:
+    """The caller from ``X-Api-Key`` (or ``Authorization: Bearer``), checked and rate-limited as on every route."""
+    principal = optional_principal(request, response, state, None)
     if principal is None:
         raise Unauthorized("missing API key")
     return principal
+
+
+Caller = Annotated[Principal, Depends(removebg_principal)]
 
 
 def default_preset(state: AppState) -> Preset:
@@ -93,10 +103,10 @@ async def _wait(state: AppState, task: TaskRecord, account_id: int) -> TaskRecor
 
 
 @router.post("/v1.0/removebg", openapi_extra={"requestBody": REQUEST_BODY}, responses={200: RESULT, **_ERRORS})
-async def removebg(request: Request, response: Response, state: StateDep, principal: OptionalAuth,
+async def removebg(request: Request, response: Response, state: StateDep, principal: Caller,
                    idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Response:
     """Remove the background, remove.bg-style: answers with the result (or an error) once the task is done."""
-    account_id = _principal(principal).account.id
+    account_id = principal.account.id
     inp = await read_input(request, state.settings.max_image_bytes)
     tr = translate(inp.fields, has_bg_file=inp.bg_image_data is not None)
     preset = default_preset(state)
@@ -131,7 +141,7 @@ async def removebg(request: Request, response: Response, state: StateDep, princi
 
 
 @router.get("/v1.0/account", responses=_ERRORS)
-def account(state: StateDep, principal: OptionalAuth) -> dict[str, Any]:
+def account(state: StateDep, principal: Caller) -> dict[str, Any]:
     """The credit balance, in remove.bg's account shape (all credits are pay-as-you-go)."""
-    bal = credits.balance(state.db, account_id=_principal(principal).account.id)
+    bal = credits.balance(state.db, account_id=principal.account.id)
     return account_body(bal.credits)
