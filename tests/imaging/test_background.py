@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 from PIL import Image
 
-from bgremover.imaging.background import cover, encode_color_alpha_zip, over_image
+from bgremover.imaging.background import cover, encode_color_alpha_zip, over_image, reencode_background
 
 
 def png(rgb: np.ndarray) -> bytes:
@@ -51,3 +51,15 @@ def test_zip_holds_color_jpg_and_alpha_png_that_recombine():
         assert np.array_equal(np.asarray(matte), alpha)
         color.putalpha(matte)
         assert abs(int(np.asarray(color)[16, 20, 0]) - 180) <= 3
+
+
+def test_a_background_is_stored_as_a_jpeg_no_larger_than_the_output_can_use():
+    rgba = np.zeros((1000, 2000, 4), np.uint8)
+    rgba[..., 2] = 200
+    rgba[:, :1000, 3] = 255  # the right half transparent: flattened onto black, as over_image would show it
+    buf = io.BytesIO()
+    Image.fromarray(rgba).save(buf, "PNG")
+    out = Image.open(io.BytesIO(reencode_background(buf.getvalue(), max_bytes=10**7, max_pixels=10**7,
+                                                    max_megapixels=0.5)))
+    assert out.format == "JPEG" and out.size == (1000, 500)
+    assert out.getpixel((10, 250))[2] > 190 and max(out.getpixel((990, 250))) < 10

@@ -11,6 +11,7 @@ import numpy as np
 
 from bgremover.imaging.decode import decode_image
 from bgremover.imaging.encode import encode_image, encode_jpeg
+from bgremover.imaging.layout import fit_megapixels
 
 ZIP_CONTENT_TYPE = "application/zip"
 ZIP_COLOR, ZIP_ALPHA = "color.jpg", "alpha.png"
@@ -40,6 +41,21 @@ def over_image(fg: np.ndarray, alpha: np.ndarray, background: bytes, *, max_byte
         bg_rgb *= cover(bg.alpha, fg.shape[1], fg.shape[0]).astype(np.float32)[..., None] / 255.0
     af = alpha.astype(np.float32, copy=False)[..., None]
     return np.clip(fg.astype(np.float32) * af + bg_rgb * (1.0 - af) + 0.5, 0, 255).astype(np.uint8)
+
+
+def reencode_background(data: bytes, *, max_bytes: int, max_pixels: int, max_megapixels: float) -> bytes:
+    """A background image as a JPEG of at most ``max_megapixels``, its transparency flattened onto black as
+    :func:`over_image` would: what a task stores instead of the original (which may be far larger than needed)."""
+    import cv2
+
+    img = decode_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    rgb = img.rgb
+    if img.alpha is not None:
+        rgb = (rgb.astype(np.float32) * (img.alpha.astype(np.float32)[..., None] / 255.0) + 0.5).astype(np.uint8)
+    size = fit_megapixels(img.width, img.height, max_megapixels)
+    if size != (img.width, img.height):
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return encode_jpeg(rgb)
 
 
 def encode_color_alpha_zip(rgb: np.ndarray, alpha8: np.ndarray) -> bytes:

@@ -19,11 +19,12 @@ from fastapi.security import APIKeyHeader
 
 from bgremover.errors import ModelNotAvailable
 from bgremover.fetching import fetch_image
-from bgremover.imaging.decode import decode_image
+from bgremover.imaging.background import reencode_background
 from bgremover.inference.catalog import Preset
 from bgremover.service import credits
 from bgremover.service.errors import TaskNotCancelable, Unauthorized, disk_full_as_storage_full
-from bgremover.service.tasks import QUEUED, SUCCEEDED, TaskRecord, TaskRequest, cancel_task, get_task, submit_task
+from bgremover.service.tasks import (FINAL, QUEUED, SUCCEEDED, TaskRecord, TaskRequest, cancel_task, get_task,
+                                     submit_task, task_status)
 from bgremover.service.results import read_result
 from bgremover.web.deps import Principal, StateDep, optional_principal
 from bgremover.web.removebg.errors import ERROR_SCHEMA, PROCESSING_TIMEOUT, RemoveBgRoute, removebg_error
@@ -76,30 +77,35 @@ def default_preset(state: AppState) -> Preset:
     return preset
 
 
-def _background(data: bytes | None, url: str | None, state: AppState) -> str | None:
-    """The background image, fetched through the SSRF-safe fetcher when given by URL, checked to decode within
-    our bounds (so a bad one is a 400 now, not a failed task), as base64 for the task's options."""
+def _background(data: bytes | None, url: str | None, state: AppState, max_megapixels: float | None) -> str | None:
+    """The background image, fetched through the SSRF-safe fetcher when given by URL, decoded within our bounds
+    (a bad one is a 400 now, not a failed task), no larger than the output can use, as base64 JPEG for the task's
+    options (which the database holds)."""
     if url is not None:
         data = fetch_image(checked_bg_url(url), state.settings).data
     if data is None:
         return None
-    decode_image(data, max_bytes=state.settings.max_image_bytes, max_pixels=state.settings.max_image_pixels)
-    return base64.b64encode(data).decode("ascii")
+    cap = 4 * max_megapixels if max_megapixels else state.settings.max_image_pixels / 1e6
+    jpeg = reencode_background(data, max_bytes=state.settings.max_image_bytes,
+                               max_pixels=state.settings.max_image_pixels, max_megapixels=cap)
+    return base64.b64encode(jpeg).decode("ascii")
 
 
 async def _wait(state: AppState, task: TaskRecord, account_id: int) -> TaskRecord:
+    """The task once final, or as it stands when the wait runs out (then canceled and refunded if still queued)."""
     deadline = time.monotonic() + state.settings.removebg_wait_s
-    while not task.final:
+    status = task.status
+    while status not in FINAL:
         if time.monotonic() >= deadline:
-            if task.status == QUEUED:  # never started: canceled and refunded, the client is told to retry
+            if status == QUEUED:  # never started: the client is told to retry
                 try:
                     await run_in_threadpool(cancel_task, state.db, state.blobs, task_id=task.id, account_id=account_id)
                 except TaskNotCancelable:
                     pass
-            return await run_in_threadpool(get_task, state.db, task.id)
+            break
         await asyncio.sleep(0.1)
-        task = await run_in_threadpool(get_task, state.db, task.id)
-    return task
+        status = await run_in_threadpool(task_status, state.db, task.id)
+    return await run_in_threadpool(get_task, state.db, task.id)
 
 
 @router.post("/v1.0/removebg", openapi_extra={"requestBody": REQUEST_BODY}, responses={200: RESULT, **_ERRORS})
@@ -111,7 +117,8 @@ async def removebg(request: Request, response: Response, state: StateDep, princi
     tr = translate(inp.fields, has_bg_file=inp.bg_image_data is not None)
     preset = default_preset(state)
     options = dict(tr.options)
-    bg = await run_in_threadpool(_background, inp.bg_image_data, tr.bg_image_url, state)
+    bg = await run_in_threadpool(_background, inp.bg_image_data, tr.bg_image_url, state,
+                                 tr.options.get("max_megapixels"))
     if bg is not None:
         options["bg_image"] = bg
     task_request = TaskRequest(model=preset.name, output_format=tr.output_format, options=options,
