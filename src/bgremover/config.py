@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     max_tasks_in_flight: int = 16
     max_queue_depth: int = 500
     task_lease_s: int = 120
+    removebg_wait_s: float = 60.0  # /v1.0/removebg answers synchronously: how long it waits for its task
     task_max_attempts: int = 3
     task_requeue_after_s: int = 300  # queued this long: enqueue again (the queue lost its message)
     redis_url: str | None = None  # rate-limit counters; default: queue_url when that is redis://

@@ -6,6 +6,8 @@ Two checks are left out, each for a reason that is about the check, not the serv
 with 400 is the contract) and ``use_after_free`` (DELETE cancels a task; the canceled task stays readable by
 design).
 The server runs without workers, so no generated image URL is ever fetched: all traffic stays on loopback.
+The remove.bg routes (/v1.0/...) answer only once their task has run, so they are left to
+tests/web/removebg/test_schema.py, whose server has a worker.
 """
 from __future__ import annotations
 
@@ -38,8 +40,8 @@ def test_the_api_keeps_its_openapi_contract(api_only: ServiceProcess, tmp_path: 
     st = Path(sys.executable).parent / "st"
     env = {**os.environ, "SCHEMATHESIS_HOOKS": str(Path(__file__).with_name("schemathesis_hooks.py")),
            "NO_COLOR": "1"}
-    proc = subprocess.run([str(st), "run", f"{api_only.base_url}/openapi.json", "-H",
-                           f"Authorization: Bearer {acc.key}", "--checks", "all", "--exclude-checks", EXCLUDED,
+    proc = subprocess.run([str(st), "run", f"{api_only.base_url}/openapi.json", "--exclude-path-regex", "^/v1\\.0/",
+                           "-H", f"Authorization: Bearer {acc.key}", "--checks", "all", "--exclude-checks", EXCLUDED,
                            "--max-examples", str(MAX_EXAMPLES), "--seed", "1", "--request-timeout", "20",
                            "--workers", "1", "--report-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)

@@ -1,42 +1,72 @@
 """The engine's front door: bytes in, cut-out bytes out, with the sessions held between calls."""
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from bgremover.config import Settings, load_settings
-from bgremover.imaging.compose import compose_cutout, parse_color
+from bgremover.imaging.background import ZIP_CONTENT_TYPE, encode_color_alpha_zip, over_image
+from bgremover.imaging.compose import compose_cutout, parse_color, to_alpha8
 from bgremover.imaging.decode import decode_image
 from bgremover.imaging.encode import CONTENT_TYPES, encode_image
+from bgremover.imaging.layout import parse_margins, parse_position, parse_roi, parse_scale, roi_box
 from bgremover.inference.catalog import Catalog, Preset, load_catalog
 from bgremover.inference.registry import SegmenterRegistry
+from bgremover.pipeline.framing import lay_out, matte_within, shrink
 from bgremover.pipeline.recipe import Matte, recipe_of, run_recipe
+
+FORMATS = ("png", "webp", "jpg", "zip", "auto")  # auto: PNG when the result has transparency, else JPEG
 
 
 @dataclass(frozen=True)
 class CutoutOptions:
     model: str | None = None  # preset name; None: the default (Catalog.default_preset)
-    format: str = "png"
+    format: str = "png"  # one of FORMATS; zip: color.jpg + alpha.png
     channels: str = "rgba"  # "rgba" | "alpha"
     crop: bool = False
-    crop_margin: int = 0
+    crop_margin: int | str = 0  # pixels, or one/two/four lengths ("30px", "10%" of the subject)
     bg_color: str | None = None
     lossless: bool = True
     quality: int = 90
+    max_megapixels: float | None = None  # the output is shrunk to at most this (never enlarged)
+    roi: str | None = None  # "x1 y1 x2 y2" in px or %: only this region can be foreground
+    scale: str | None = None  # "10%".."100%": the subject's box fills this share of the canvas
+    position: str | None = None  # "original", "center", "X%" or "X% Y%": where the subject's box goes
+    semitransparency: bool = True  # False: every pixel fully opaque or fully transparent
+    bg_image: bytes | str | None = None  # a background photo's bytes (or base64 of them, as a task stores it)
 
     def validate(self) -> None:
-        if self.format not in CONTENT_TYPES:
-            raise ValueError(f"format must be png or webp, not {self.format!r}")
+        if self.format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
         if self.channels not in ("rgba", "alpha"):
             raise ValueError(f"channels must be rgba or alpha, not {self.channels!r}")
-        if self.crop_margin < 0:
+        if isinstance(self.crop_margin, str):
+            parse_margins(self.crop_margin)
+        elif self.crop_margin < 0:
             raise ValueError("crop_margin must be >= 0")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be 1-100, not {self.quality}")
         if self.bg_color is not None:
             parse_color(self.bg_color)
+        if self.max_megapixels is not None and self.max_megapixels <= 0:
+            raise ValueError("max_megapixels must be > 0")
+        for text, parse in ((self.roi, parse_roi), (self.scale, parse_scale), (self.position, parse_position)):
+            if text is not None:
+                parse(text)
+        if self.crop and (self.scale or self.position):
+            raise ValueError("crop cannot be combined with scale or position (a cropped canvas has no free space)")
+        if self.bg_color and self.bg_image:
+            raise ValueError("give a background colour or a background image, not both")
+        if self.format == "zip" and self.channels == "alpha":
+            raise ValueError("the zip format holds colour and alpha; with channels=alpha ask for png")
+
+    def background_bytes(self) -> bytes | None:
+        if isinstance(self.bg_image, str):
+            return base64.b64decode(self.bg_image, validate=True)
+        return self.bg_image
 
 
 @dataclass(repr=False)
@@ -86,19 +116,43 @@ class Remover:
         preset = self.preset(opts.model)
         t0 = time.perf_counter()
         img = decode_image(data, max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels)
+        roi = roi_box(opts.roi, img.width, img.height) if opts.roi else None
+        rgb, own_alpha, roi = shrink(img.rgb, img.alpha, roi, opts.max_megapixels)
         t1 = time.perf_counter()
-        m = run_recipe(img.rgb, preset, self.registry)
-        alpha = m.alpha
-        if img.alpha is not None:  # respect the input's own transparency
-            alpha = np.minimum(alpha, img.alpha.astype(np.float32) / 255.0)
-        pixels = compose_cutout(m.foreground, alpha, channels=opts.channels, crop=opts.crop,
-                                crop_margin=opts.crop_margin, bg_color=opts.bg_color)
+        m = matte_within(rgb, roi, preset, self.registry)
+        alpha = m.alpha if opts.semitransparency else (m.alpha >= 0.5).astype(np.float32)
+        if own_alpha is not None:  # respect the input's own transparency
+            alpha = np.minimum(alpha, own_alpha.astype(np.float32) / 255.0)
+        fg, alpha = lay_out(m.foreground, alpha, crop=opts.crop, crop_margin=opts.crop_margin, scale=opts.scale,
+                            position=opts.position)
+        fmt, pixels = self._compose(fg, alpha, opts)
         t2 = time.perf_counter()
-        out = encode_image(pixels, opts.format, lossless=opts.lossless, quality=opts.quality)
+        if fmt == "zip":
+            out = encode_color_alpha_zip(np.ascontiguousarray(pixels[..., :3]), to_alpha8(alpha))
+        else:
+            out = encode_image(pixels, fmt, lossless=opts.lossless, quality=opts.quality)
         t3 = time.perf_counter()
         timings = {"decode": t1 - t0, **m.timings, "compose": t2 - t1 - sum(m.timings.values()), "encode": t3 - t2}
-        return Cutout(data=out, content_type=CONTENT_TYPES[opts.format], width=pixels.shape[1],
+        return Cutout(data=out, content_type=CONTENT_TYPES.get(fmt, ZIP_CONTENT_TYPE), width=pixels.shape[1],
                       height=pixels.shape[0], model=preset.name, timings=timings)
+
+    def _compose(self, fg: np.ndarray, alpha: np.ndarray, opts: CutoutOptions) -> tuple[str, np.ndarray]:
+        """The format to write (auto resolved) and the output pixels (for zip: the colour half)."""
+        background = opts.background_bytes()
+        if background is not None and opts.channels == "rgba":
+            pixels = over_image(fg, alpha, background, max_bytes=self.settings.max_image_bytes,
+                                max_pixels=self.settings.max_image_pixels)
+        else:
+            on_white = opts.format == "jpg" and opts.channels == "rgba" and not opts.bg_color  # JPEG has no alpha
+            pixels = compose_cutout(fg, alpha, channels=opts.channels, bg_color="#ffffff" if on_white else opts.bg_color)
+        if opts.format == "zip":
+            return "zip", pixels
+        fmt = opts.format
+        if fmt == "auto":
+            fmt = "jpg" if pixels.ndim == 3 and pixels.shape[2] == 3 else "png"
+        if fmt == "jpg" and pixels.ndim == 3 and pixels.shape[2] == 4:  # a see-through colour: JPEG shows white
+            pixels = compose_cutout(pixels[..., :3], pixels[..., 3] / np.float32(255), bg_color="#ffffff")
+        return fmt, pixels
 
 
 _default: Remover | None = None

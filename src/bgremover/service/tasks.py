@@ -108,6 +108,15 @@ def get_task(db: Database, task_id: str, *, account_id: int | None = None) -> Ta
     return record(row)
 
 
+def task_status(db: Database, task_id: str) -> str:
+    """The status alone: for a caller that polls, without loading the task's options and result fields."""
+    with db.read() as conn:
+        status = conn.execute(select(tasks.c.status).where(tasks.c.id == task_id)).scalar_one_or_none()
+    if status is None:
+        raise TaskNotFound(f"no task {task_id}")
+    return str(status)
+
+
 def list_tasks(db: Database, *, account_id: int, limit: int = 20, offset: int = 0,
                status: str | None = None) -> tuple[list[TaskRecord], int]:
     cond = [tasks.c.account_id == account_id]

@@ -25,6 +25,7 @@ from bgremover.web.api_docs import install_api_docs
 from bgremover.web.errors import install_error_handlers
 from bgremover.web.metrics import Metrics
 from bgremover.web.openapi_errors import document_errors
+from bgremover.web.removebg import router as removebg_router
 from bgremover.web.routes import billing, health, models, remove_bg, tasks
 from bgremover.web.state import AppState
 
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     install_api_docs(app)
     for module in (remove_bg, tasks, models, billing, health):
         app.include_router(module.router)
+    app.include_router(removebg_router)  # remove.bg's protocol: /v1.0/removebg, /v1.0/account
     from bgremover.web.dashboard import install_dashboard
 
     install_dashboard(app)  # browser pages, console, decision panel, payment webhook (web/dashboard/)
