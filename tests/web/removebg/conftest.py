@@ -84,9 +84,9 @@ def removebg_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servi
 
 @pytest.fixture(scope="session")
 def api_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    """No workers: tasks stay queued, so the synchronous wait runs out; 4 requests a minute per key."""
+    """No workers: tasks stay queued, so the synchronous wait runs out; 4 submissions and 4 reads a minute per key."""
     svc = start_service(tmp_path_factory.mktemp("removebg-api"), workers=0, BGREMOVER_REMOVEBG_WAIT_S="1",
-                        BGREMOVER_RATE_LIMIT_PER_MINUTE="4")
+                        BGREMOVER_RATE_LIMIT_PER_MINUTE="4", BGREMOVER_READ_RATE_LIMIT_PER_MINUTE="4")
     yield svc
     svc.stop()
 

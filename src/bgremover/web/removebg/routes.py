@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials
 
 from bgremover.fetching import fetch_image
 from bgremover.imaging.background import reencode_background
@@ -56,7 +56,9 @@ api_key = APIKeyHeader(name="X-Api-Key", auto_error=False, description="an API k
 def removebg_principal(request: Request, response: Response, state: StateDep,
                        _key: Annotated[str | None, Security(api_key)]) -> Principal:
     """The caller from ``X-Api-Key`` (or ``Authorization: Bearer``), checked and rate-limited as on every route."""
-    principal = optional_principal(request, response, state, None)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    bearer = HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if token else None
+    principal = optional_principal(request, response, state, bearer, _key)
     if principal is None:
         raise Unauthorized("missing API key")
     return principal
