@@ -14,7 +14,5 @@ spec.loader.exec_module(worker)
 worker.guard_network()
 webbrowser.open = lambda *a, **k: False  # rembg s opens a browser at start-up
 
-from rembg.cli import main  # noqa: E402
-
 sys.argv = ["rembg", "s", "--host", "127.0.0.1", "--port", port, "--log_level", "warning", "--threads", "2"]
-main()
+import rembg.cli  # noqa: E402,F401  (the module runs its click group on import)

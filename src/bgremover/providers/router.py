@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bgremover.errors import BgRemoverError, InvalidImage
+from bgremover.fetching.resolver import GetAddrInfo
 from bgremover.pipeline.remover import CutoutOptions
 from bgremover.providers.config import LOCAL, ProvidersConfig, ProviderSpec
 from bgremover.providers.errors import ClientInputError, ProvidersExhausted, UpstreamUnavailable
@@ -68,11 +69,11 @@ class Router:
     def __init__(self, config: ProvidersConfig, *, fetch_allowlist: Iterable[str] = (), local_run: LocalRun | None = None,
                  breaker_failures: int = 5, breaker_cooldown_s: float = 30.0, deadline_s: float = 180.0,
                  max_image_bytes: int = 25 * 1024 * 1024, max_image_pixels: int = 36_000_000,
-                 metrics: ProviderMetrics | None = None) -> None:
+                 metrics: ProviderMetrics | None = None, getaddrinfo: GetAddrInfo | None = None) -> None:
         self.config, self.deadline_s, self.metrics = config, deadline_s, metrics
         self.max_image_bytes, self.max_image_pixels = max_image_bytes, max_image_pixels
         allow = list(fetch_allowlist)
-        self._slots = {name: _Slot(_provider(spec, allow, local_run, max_image_bytes),
+        self._slots = {name: _Slot(_provider(spec, allow, local_run, max_image_bytes, getaddrinfo),
                                    CircuitBreaker(breaker_failures, breaker_cooldown_s), HealthStats())
                        for name, spec in config.providers.items()}
         self._changed = threading.Condition()
@@ -184,7 +185,9 @@ class Router:
             self.metrics.in_flight.labels(slot.provider.name).set(slot.in_flight)
 
 
-def _provider(spec: ProviderSpec, allow: list[str], local_run: LocalRun | None, max_bytes: int) -> Provider:
+def _provider(spec: ProviderSpec, allow: list[str], local_run: LocalRun | None, max_bytes: int,
+              getaddrinfo: GetAddrInfo | None) -> Provider:
     if spec.kind == LOCAL:
         return LocalProvider(spec, local_run)
-    return REMOTE_KINDS[spec.kind](spec, PinnedHttp(spec, allow, max_body_bytes=4 * max_bytes))
+    http = PinnedHttp(spec, allow, max_body_bytes=4 * max_bytes, getaddrinfo=getaddrinfo)
+    return REMOTE_KINDS[spec.kind](spec, http)
