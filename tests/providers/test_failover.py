@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bgremover.providers import ClientInputError, ProvidersExhausted
+from bgremover.providers import ClientInputError, ProviderMetrics, ProvidersExhausted
 from providers.conftest import PHOTO_SIZE, png
 from providers.fault_server import UPSTREAM_SECRET_TEXT, FaultServer
 from providers.routing import FAST, make_router, options, rembg_table
@@ -131,12 +131,14 @@ def test_the_breaker_opens_after_consecutive_failures_and_closes_after_a_good_pr
     fault.mode = "500"
     spare = FaultServer(cutout=cutout).start()
     try:
+        metrics = ProviderMetrics()
         router = make_router({"up": rembg_table(fault.url), "spare": rembg_table(spare.url)}, ["up", "spare"],
-                             breaker_failures=2, breaker_cooldown_s=2.0)
+                             breaker_failures=2, breaker_cooldown_s=2.0, metrics=metrics)
         route = router.route(FAST)
         for _ in range(2):
             assert router.run_with_failover(route, photo, options()).attempts[0].reason == "server_error"
         assert router.breaker("up").state == "open"
+        assert metrics.registry.get_sample_value("bgremover_provider_breaker_state", {"provider": "up"}) == 2
         skipped = router.run_with_failover(route, photo, options())
         assert outcomes(skipped) == [("up", "skipped", "breaker_open"), ("spare", "succeeded", None)]
         assert fault.requests == 2, "nothing sent while open"
@@ -149,6 +151,11 @@ def test_the_breaker_opens_after_consecutive_failures_and_closes_after_a_good_pr
         health = router.health()["up"]
         assert health.requests == 3 and health.success_rate == pytest.approx(1 / 3)
         assert health.p50_latency_s is not None
+        sample = metrics.registry.get_sample_value
+        assert sample("bgremover_provider_breaker_state", {"provider": "up"}) == 0
+        assert sample("bgremover_provider_failures_total", {"provider": "up", "reason": "server_error"}) == 2
+        assert sample("bgremover_provider_attempts_total", {"provider": "up", "outcome": "skipped"}) == 1
+        assert sample("bgremover_provider_latency_seconds_count", {"provider": "up"}) == 1
     finally:
         spare.stop()
 
