@@ -19,9 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
-
 from conftest import require
+from PIL import Image
 from web.images import photo_bytes
 from web.service_process import ServiceProcess, embedded_env, free_port
 
@@ -98,7 +97,7 @@ def rembg_upstream(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     env = {**peer_rembg.rembg_env(home), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
            "OMP_NUM_THREADS": "1", "PYTHONPATH": ""}
     port = free_port()
-    log = open(root / "rembg.log", "wb")
+    log = open(root / "rembg.log", "wb")  # noqa: SIM115 - open while rembg runs, closed below
     proc = subprocess.Popen([str(peer_rembg.venv_python(venv)), str(Path(__file__).with_name("rembg_launch.py")),
                              str(WORKER_PY), str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -6,11 +6,16 @@ import pickle
 from pathlib import Path
 
 import pytest
+from fetching.local_http import make_getaddrinfo
 
 from bgremover.config import load_settings
-from bgremover.providers import ProviderConfigError, Router, load_providers, parse_providers
+from bgremover.providers import (
+    ProviderConfigError,
+    Router,
+    load_providers,
+    parse_providers,
+)
 from bgremover.providers.errors import UpstreamUnavailable
-from fetching.local_http import make_getaddrinfo
 from providers.routing import FAST, options
 
 ISSUE_EXAMPLE = """

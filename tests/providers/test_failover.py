@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from web.service_process import free_port
 
 from bgremover.providers import ClientInputError, ProviderMetrics, ProvidersExhausted
 from providers.conftest import PHOTO_SIZE, png
 from providers.fault_server import UPSTREAM_SECRET_TEXT, FaultServer
 from providers.routing import FAST, make_router, options, rembg_table
-from web.service_process import free_port
 
 
 @pytest.fixture

@@ -5,9 +5,21 @@ server, or this deployment's own workers (``local``), with failover, caps, break
 holds the providers of one process; ``router.run_with_failover(router.route(model), image, options)`` returns
 the validated result and who served it. See docs/providers.md.
 """
-from bgremover.providers.config import LOCAL, ProvidersConfig, ProviderSpec, Secret, load_providers, parse_providers
-from bgremover.providers.errors import (ClientInputError, ProviderConfigError, ProviderError, ProvidersExhausted,
-                                        UpstreamUnavailable)
+from bgremover.providers.config import (
+                                        LOCAL,
+                                        ProvidersConfig,
+                                        ProviderSpec,
+                                        Secret,
+                                        load_providers,
+                                        parse_providers,
+)
+from bgremover.providers.errors import (
+                                        ClientInputError,
+                                        ProviderConfigError,
+                                        ProviderError,
+                                        ProvidersExhausted,
+                                        UpstreamUnavailable,
+)
 from bgremover.providers.health import CircuitBreaker, HealthSnapshot, HealthStats
 from bgremover.providers.metrics import ProviderMetrics
 from bgremover.providers.result import PreparedInput, ProviderResult

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from bgremover.errors import ForbiddenAddress, ImageFetchFailed
-from bgremover.fetching import AddressPolicy, TargetUrl, parse_allowlist, parse_target_url, resolve_target
+from bgremover.fetching import (
+    AddressPolicy,
+    TargetUrl,
+    parse_allowlist,
+    parse_target_url,
+    resolve_target,
+)
 from bgremover.fetching.resolver import GetAddrInfo
 from bgremover.providers.errors import ProviderConfigError
 

@@ -58,6 +58,10 @@ class PreparedInput:
         except InvalidImage as exc:
             raise ClientInputError(exc.message, code=exc.code) from None
 
+    def check(self) -> None:
+        """Decode now (once): the client's bad image raises ClientInputError before any provider is paid."""
+        self.decoded  # noqa: B018 - the cached decode is the check
+
     @property
     def filename(self) -> str:
         return "image." + self.content_type.rsplit("/", 1)[-1].replace("jpeg", "jpg")

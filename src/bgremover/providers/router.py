@@ -21,12 +21,21 @@ from bgremover.errors import BgRemoverError, InvalidImage
 from bgremover.fetching.resolver import GetAddrInfo
 from bgremover.pipeline.remover import CutoutOptions
 from bgremover.providers.config import LOCAL, ProvidersConfig, ProviderSpec
-from bgremover.providers.errors import ClientInputError, ProvidersExhausted, UpstreamUnavailable
+from bgremover.providers.errors import (
+    ClientInputError,
+    ProvidersExhausted,
+    UpstreamUnavailable,
+)
 from bgremover.providers.health import CircuitBreaker, HealthSnapshot, HealthStats
 from bgremover.providers.metrics import ProviderMetrics
 from bgremover.providers.result import PreparedInput, ProviderResult
 from bgremover.providers.transport import PinnedHttp
-from bgremover.providers.upstreams import REMOTE_KINDS, LocalProvider, LocalRun, Provider
+from bgremover.providers.upstreams import (
+    REMOTE_KINDS,
+    LocalProvider,
+    LocalRun,
+    Provider,
+)
 
 log = logging.getLogger(__name__)
 EXHAUSTED_MESSAGE = "no provider could process this image right now; nothing was charged, try again later"
@@ -98,11 +107,11 @@ class Router:
                           deadline: float | None = None, idempotency_key: str | None = None) -> Served:
         deadline = deadline if deadline is not None else time.monotonic() + self.deadline_s
         prepared = PreparedInput(image, self.max_image_bytes, self.max_image_pixels)
-        pending, attempts = [self._slots[p.name] for p in route], []
+        pending, attempts = [self._slots[p.name] for p in route], list[Attempt]()
         retried: set[str] = set()
         last_local_error: BgRemoverError | None = None
         if any(s.provider.spec.kind != LOCAL for s in pending):
-            prepared.decoded  # the client's bad image fails here, once, before any provider is tried or paid
+            prepared.check()  # the client's bad image fails here, once, before any provider is tried or paid
         while pending:
             slot = self._acquire(pending, deadline, attempts)
             if slot is None:

@@ -12,7 +12,12 @@ from bgremover.pipeline.remover import CutoutOptions
 from bgremover.providers.bgremover_api import fetch_bgremover_cutout
 from bgremover.providers.config import ProviderSpec
 from bgremover.providers.errors import UpstreamUnavailable
-from bgremover.providers.result import PreparedInput, ProviderResult, check_cutout, finish_cutout
+from bgremover.providers.result import (
+    PreparedInput,
+    ProviderResult,
+    check_cutout,
+    finish_cutout,
+)
 from bgremover.providers.transport import PinnedHttp, raise_for_status
 
 LocalRun = Callable[[bytes, CutoutOptions], Any]  # Remover.remove: returns a Cutout (data, content_type, ...)
@@ -30,7 +35,7 @@ class Provider:
 
     def remove(self, image: PreparedInput, options: CutoutOptions, *, deadline: float,
                idempotency_key: str | None = None) -> ProviderResult:
-        image.decoded  # the client's bad image fails here, before an upstream is called (or paid)
+        image.check()  # the client's bad image fails here, before an upstream is called (or paid)
         t0 = time.monotonic()
         body = self.fetch_cutout(image, self.spec.upstream_model(options.model or ""), deadline=deadline,
                                  idempotency_key=idempotency_key)
