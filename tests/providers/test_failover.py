@@ -33,23 +33,24 @@ def outcomes(served_or_error: object) -> list[tuple[str, str, str | None]]:
     return [(a.provider, a.outcome, a.reason) for a in served_or_error.attempts]  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("mode, reason", [
-    ("500", "server_error"),
-    ("402", "out_of_credits"),
-    ("truncated", "connection_lost"),  # fewer bytes than its Content-Length, then the connection closed
-    ("nonimage", "bad_result"),
-    ("wrongsize", "bad_result"),
-    ("noalpha", "bad_result"),
+@pytest.mark.parametrize("mode, reason, billed", [
+    ("500", "server_error", 0.0),
+    ("402", "out_of_credits", 0.0),
+    ("truncated", "connection_lost", 0.0),  # fewer bytes than its Content-Length, then the connection closed
+    ("nonimage", "bad_result", 1.0),  # a 200: the upstream billed it, we rejected it, the client pays nothing
+    ("wrongsize", "bad_result", 1.0),
+    ("noalpha", "bad_result", 1.0),
 ])
 def test_a_failing_first_provider_fails_over_to_the_next(fault: FaultServer, remover, photo: bytes, mode: str,
-                                                         reason: str, caplog: pytest.LogCaptureFixture) -> None:
+                                                         reason: str, billed: float,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
     fault.mode = mode
     caplog.set_level(logging.DEBUG)
     router = make_router({"up": rembg_table(fault.url)}, ["up", "local"], remover=remover)
     served = router.run_with_failover(router.route(FAST), photo, options())
     assert served.provider == "local"
     assert outcomes(served) == [("up", "failed", reason), ("local", "succeeded", None)]
-    assert served.upstream_cost == 0.0, "only the provider that served is paid for"
+    assert served.upstream_cost == billed, "what the upstreams billed us, for the margin; local costs nothing"
     assert fault.requests == 1
     assert UPSTREAM_SECRET_TEXT.decode() not in caplog.text + repr(served)
 

@@ -47,7 +47,7 @@ class Attempt:
     outcome: str  # succeeded | failed | client_error | skipped
     reason: str | None = None  # for failed/skipped: timeout, server_error, breaker_open, ...
     latency_s: float = 0.0
-    cost: float = 0.0  # what the upstream charged us (only for a success)
+    cost: float = 0.0  # what the upstream charged us: a success, or a 200 whose body failed our checks
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,9 @@ class Router:
                 slot.breaker.record_success()  # the upstream answered sensibly
                 self._record(slot, attempts, Attempt(name, "client_error", exc.code, time.monotonic() - t0))
                 raise
-            except UpstreamUnavailable as exc:
-                self._failed(slot, attempts, exc.reason, t0)
+            except UpstreamUnavailable as exc:  # a 200 we rejected (bad_result) was still billed upstream
+                self._failed(slot, attempts, exc.reason, t0,
+                             slot.provider.spec.cost_per_image if exc.reason == "bad_result" else 0.0)
                 if exc.retry_after_s is not None:
                     slot.breaker.hold(exc.retry_after_s)
                     if name not in retried and time.monotonic() + exc.retry_after_s < deadline:
@@ -177,9 +178,9 @@ class Router:
             self._in_flight(slot)
             self._changed.notify_all()
 
-    def _failed(self, slot: _Slot, attempts: list[Attempt], reason: str | None, t0: float) -> None:
+    def _failed(self, slot: _Slot, attempts: list[Attempt], reason: str | None, t0: float, cost: float = 0.0) -> None:
         slot.breaker.record_failure()
-        self._record(slot, attempts, Attempt(slot.provider.name, "failed", reason, time.monotonic() - t0))
+        self._record(slot, attempts, Attempt(slot.provider.name, "failed", reason, time.monotonic() - t0, cost))
 
     def _record(self, slot: _Slot, attempts: list[Attempt], attempt: Attempt) -> None:
         attempts.append(attempt)
