@@ -19,6 +19,8 @@ FORBIDDEN = {
     "pipeline": WEB_QUEUE_CLI | STORAGE,
     "evaluation": WEB_QUEUE_CLI | STORAGE,
     "fetching": WEB_QUEUE_CLI | STORAGE,
+    # upstream providers: may use fetching (SSRF policy), imaging, pipeline options, config, errors, catalog
+    "providers": WEB_QUEUE_CLI | STORAGE,
     "service": WEB_QUEUE_CLI,
     "store": WEB_QUEUE_CLI | {"bgremover.service"},
 }

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = 15.0
     fetch_connect_timeout_s: float = 5.0
     fetch_max_redirects: int = 3
+    # upstream providers (docs/providers.md): TOML file of providers and routes; unset: every model runs here
+    providers: Path | None = None
+    provider_breaker_failures: int = 5  # consecutive failures that open a provider's circuit breaker
+    provider_breaker_cooldown_s: float = 30.0  # then one probe call may go through (half-open)
+    provider_deadline_s: float = 180.0  # one task's whole try of its route, failovers and Retry-After waits included
     result_ttl_s: int = 24 * 3600
     idempotency_ttl_s: int = 24 * 3600  # an Idempotency-Key is remembered this long (as Stripe does), then forgotten
     rate_limit_per_minute: int = 120  # submissions (POST, DELETE) per API key and minute

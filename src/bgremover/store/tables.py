@@ -108,6 +108,11 @@ tasks = Table(
     Column("result_height", Integer),
     Column("result_bytes", Integer),
     Column("result_expires_at", UtcDateTime),
+    # who served it (issue 16): a provider name from the providers file, or "local"; null before it ran
+    Column("provider", String(64)),
+    Column("attempts_json", Text),  # JSON list: provider, outcome, reason, latency_s, cost per attempt
+    Column("upstream_latency_s", Float),  # the serving provider's round trip
+    Column("upstream_cost", Float),  # what the upstreams charged us for this task, in our credits
     Index("ix_tasks_account_created", "account_id", "created_at"),
     Index("ix_tasks_status_lease", "status", "lease_expires_at"),
     Index("ix_tasks_result_expires", "result_expires_at"),

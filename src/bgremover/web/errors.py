@@ -88,6 +88,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "storage_full": ErrorSpec(507, "both", "The server has no space left to store a request (nothing was "
                                            "created or charged) or a result (the task fails, refunded); try again "
                                            "later."),
+    "upstream_unavailable": ErrorSpec(503, "task", "Every provider that serves the model failed (down, too slow, "
+                                                   "rate limited or out of credits upstream); the task is refunded. "
+                                                   "See docs/providers.md."),
     "internal_error": ErrorSpec(500, "both", "An unexpected error; it is logged on the server."),
 }
 
