@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test models test-models browser-deps lint clean
+.PHONY: install run test models test-models browser-deps peer-rembg lint clean
 
 install: $(STAMP)
 
@@ -31,7 +31,13 @@ browser-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
-test: install test-models browser-deps
+# rembg 2.0.69 in its own venv: the peer the bench measures against and a real upstream in the provider tests.
+# Importing it once compiles pymatting's numba kernels into the venv's cache, so `rembg s` starts in seconds in tests.
+peer-rembg: install
+	$(BIN)/python -c "from bgremover.benchmark.peer_rembg import ensure_venv, default_venv; ensure_venv(default_venv())"
+	$(HOME)/.cache/bgremover/rembg-venv/bin/python -c "import rembg.bg" >/dev/null
+
+test: install test-models browser-deps peer-rembg
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
