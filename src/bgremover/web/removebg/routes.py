@@ -135,10 +135,11 @@ async def removebg(request: Request, response: Response, state: StateDep, princi
     headers = {k: v for k, v in response.headers.items() if k.lower().startswith("x-ratelimit")}
     if task.status != SUCCEEDED:
         if not task.final or task.status == "canceled":
-            return removebg_error(PROCESSING_TIMEOUT, f"task {task.id} did not finish within "
-                                  f"{state.settings.removebg_wait_s:g} s; a queued task was canceled and refunded, "
-                                  "a running one is charged when it succeeds (retry with the same Idempotency-Key "
-                                  "to get its result)", headers={**headers, "Retry-After": "5"})
+            wait = f"task {task.id} did not finish within {state.settings.removebg_wait_s:g} s"
+            detail = (f"{wait}; it was canceled and refunded: call again (with a new Idempotency-Key, if you sent one)"
+                      if task.final else f"{wait}; it is running and is charged if it succeeds: repeat the call "
+                      "with the same Idempotency-Key to collect its result without a second charge")
+            return removebg_error(PROCESSING_TIMEOUT, detail, headers={**headers, "Retry-After": "5"})
         return removebg_error(task.error_code or "internal_error", task.error_message or "the task failed",
                               headers=headers)
     task, data = await run_in_threadpool(read_result, state.db, state.blobs, task.id, account_id=account_id)
