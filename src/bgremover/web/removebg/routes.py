@@ -23,9 +23,9 @@ from bgremover.imaging.background import reencode_background
 from bgremover.inference.catalog import Preset
 from bgremover.service import credits
 from bgremover.service.errors import TaskNotCancelable, Unauthorized, disk_full_as_storage_full
+from bgremover.service.results import read_result
 from bgremover.service.tasks import (FINAL, QUEUED, SUCCEEDED, TaskRecord, TaskRequest, cancel_task, get_task,
                                      submit_task, task_status)
-from bgremover.service.results import read_result
 from bgremover.web.deps import Principal, StateDep, optional_principal
 from bgremover.web.removebg.errors import ERROR_SCHEMA, PROCESSING_TIMEOUT, RemoveBgRoute, removebg_error
 from bgremover.web.removebg.params import ACCEPTED, translate
@@ -43,8 +43,8 @@ REQUEST_BODY: dict[str, Any] = {"content": {
         **_FIELDS}}},
     "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": _FIELDS}},
     "application/json": {"schema": {"type": "object", "properties": _FIELDS}}}}
-_ERRORS = {status: {"description": "remove.bg's error shape", "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-           for status in (400, 402, 403, 409, 429, 500, 503, 507)}
+_ERROR = {"description": "remove.bg's error shape", "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+_ERRORS: dict[int | str, dict[str, Any]] = {status: dict(_ERROR) for status in (400, 402, 403, 409, 429, 500, 503, 507)}
 _IMAGE = {"schema": {"type": "string", "format": "binary"}}
 RESULT = {"description": "the cut-out (or remove.bg's JSON with Accept: application/json)", "content": {
     "image/png": _IMAGE, "image/jpeg": _IMAGE, "image/webp": _IMAGE, "application/zip": _IMAGE,
