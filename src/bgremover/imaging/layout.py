@@ -71,7 +71,7 @@ def margin_pixels(text: str, subject_w: int, subject_h: int) -> tuple[int, int, 
     out = []
     for length, extent in ((top, subject_h), (right, subject_w), (bottom, subject_h), (left, subject_w)):
         cap = min(MAX_MARGIN_PX, MAX_MARGIN_SHARE * extent)
-        out.append(int(round(min(_resolve(length, extent), cap))))
+        out.append(round(min(_resolve(length, extent), cap)))
     return out[0], out[1], out[2], out[3]
 
 
@@ -145,13 +145,13 @@ def place_subject(fg: np.ndarray, alpha: np.ndarray, scale: float | None,
     x0, y0 = max(0.0, min(w - sw, x0)), max(0.0, min(h - sh, y0))
     shift_x, shift_y = x0 - left * factor, y0 - t * factor
     if factor == 1.0:  # a pure move: whole pixels, nothing resampled
-        m, interp = np.float32([[1, 0, round(shift_x)], [0, 1, round(shift_y)]]), cv2.INTER_NEAREST
+        m, interp = np.array([[1, 0, round(shift_x)], [0, 1, round(shift_y)]], np.float32), cv2.INTER_NEAREST
     elif factor < 1:  # shrink with area averaging (no aliasing), then shift by the sub-pixel rest
         fg, alpha = (cv2.resize(x, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) for x in (fg, alpha))
-        m, interp = np.float32([[1, 0, shift_x], [0, 1, shift_y]]), cv2.INTER_LINEAR
+        m, interp = np.array([[1, 0, shift_x], [0, 1, shift_y]], np.float32), cv2.INTER_LINEAR
     else:
-        m, interp = np.float32([[factor, 0, shift_x], [0, factor, shift_y]]), cv2.INTER_LINEAR
-    warp = lambda img: cv2.warpAffine(img, m, (w, h), flags=interp, borderMode=cv2.BORDER_CONSTANT,  # noqa: E731
+        m, interp = np.array([[factor, 0, shift_x], [0, factor, shift_y]], np.float32), cv2.INTER_LINEAR
+    warp = lambda img: cv2.warpAffine(img, m, (w, h), flags=interp, borderMode=cv2.BORDER_CONSTANT,
                                       borderValue=0)
     return warp(fg), warp(alpha)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bgremover.imaging.layout import (crop_to_subject, fit_megapixels, parse_position, parse_scale,
-                                      place_subject)
+from bgremover.imaging.layout import crop_to_subject, fit_megapixels, parse_position, parse_scale, place_subject
 from bgremover.inference.catalog import Preset
 from bgremover.inference.registry import SegmenterRegistry
 from bgremover.pipeline.recipe import Matte, run_recipe

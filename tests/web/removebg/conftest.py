@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hardening.conftest import require_u2netp, start_service
 from PIL import Image
 
-from hardening.conftest import require_u2netp, start_service
 from web.images import ImageServer
 from web.service_process import Account, ServiceProcess
 

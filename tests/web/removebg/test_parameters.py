@@ -9,8 +9,7 @@ import base64
 import numpy as np
 import pytest
 
-from web.removebg.conftest import (alpha_of, large_sample, open_image, post, sample_bytes, solid, two_vases,
-                                   unzip)
+from web.removebg.conftest import alpha_of, large_sample, open_image, post, sample_bytes, solid, two_vases, unzip
 
 pytestmark = pytest.mark.slow
 

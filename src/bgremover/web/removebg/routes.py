@@ -22,9 +22,9 @@ from bgremover.imaging.background import reencode_background
 from bgremover.inference.catalog import Preset
 from bgremover.service import credits
 from bgremover.service.errors import TaskNotCancelable, Unauthorized, disk_full_as_storage_full
+from bgremover.service.results import read_result
 from bgremover.service.tasks import (FINAL, QUEUED, SUCCEEDED, TaskRecord, TaskRequest, cancel_task, get_task,
                                      submit_task, task_status)
-from bgremover.service.results import read_result
 from bgremover.web.deps import Principal, StateDep, optional_principal
 from bgremover.web.removebg.errors import ERROR_SCHEMA, PROCESSING_TIMEOUT, RemoveBgRoute, removebg_error
 from bgremover.web.removebg.params import ACCEPTED, translate
@@ -42,8 +42,8 @@ REQUEST_BODY: dict[str, Any] = {"content": {
         **_FIELDS}}},
     "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": _FIELDS}},
     "application/json": {"schema": {"type": "object", "properties": _FIELDS}}}}
-_ERRORS = {status: {"description": "remove.bg's error shape", "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-           for status in (400, 402, 403, 409, 429, 500, 503, 507)}
+_ERROR = {"description": "remove.bg's error shape", "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+_ERRORS: dict[int | str, dict[str, Any]] = {status: dict(_ERROR) for status in (400, 402, 403, 409, 429, 500, 503, 507)}
 _IMAGE = {"schema": {"type": "string", "format": "binary"}}
 RESULT = {"description": "the cut-out (or remove.bg's JSON with Accept: application/json)", "content": {
     "image/png": _IMAGE, "image/jpeg": _IMAGE, "image/webp": _IMAGE, "application/zip": _IMAGE,
@@ -131,10 +131,11 @@ async def removebg(request: Request, response: Response, state: StateDep, princi
     headers = {k: v for k, v in response.headers.items() if k.lower().startswith("x-ratelimit")}
     if task.status != SUCCEEDED:
         if not task.final or task.status == "canceled":
-            return removebg_error(PROCESSING_TIMEOUT, f"task {task.id} did not finish within "
-                                  f"{state.settings.removebg_wait_s:g} s; a queued task was canceled and refunded, "
-                                  "a running one is charged when it succeeds (retry with the same Idempotency-Key "
-                                  "to get its result)", headers={**headers, "Retry-After": "5"})
+            wait = f"task {task.id} did not finish within {state.settings.removebg_wait_s:g} s"
+            detail = (f"{wait}; it was canceled and refunded: call again (with a new Idempotency-Key, if you sent one)"
+                      if task.final else f"{wait}; it is running and is charged if it succeeds: repeat the call "
+                      "with the same Idempotency-Key to collect its result without a second charge")
+            return removebg_error(PROCESSING_TIMEOUT, detail, headers={**headers, "Retry-After": "5"})
         return removebg_error(task.error_code or "internal_error", task.error_message or "the task failed",
                               headers=headers)
     task, data = await run_in_threadpool(read_result, state.db, state.blobs, task.id, account_id=account_id)
