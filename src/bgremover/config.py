@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = 15.0
     fetch_connect_timeout_s: float = 5.0
     fetch_max_redirects: int = 3
+    fetch_read_timeout_s: float = 5.0  # the longest silence between two reads of one fetch
+    # a body slower than this on average (counted from its first byte, after the grace) is a drip-feed: aborted
+    fetch_min_bytes_per_s: int = 4096  # 0: no floor
+    fetch_min_rate_grace_s: float = 3.0
+    fetch_threads: int = 8  # the fetch stage's threads in each worker process (0: this worker fetches nothing)
+    fetch_per_account: int = 2  # URL fetches one account may have in flight at once, over all workers
     result_ttl_s: int = 24 * 3600
     idempotency_ttl_s: int = 24 * 3600  # an Idempotency-Key is remembered this long (as Stripe does), then forgotten
     rate_limit_per_minute: int = 120
