@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     accept_licenses: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 36_000_000
-    onnx_threads: int = 0  # 0: one per core
+    onnx_threads: int = 0  # 0: one per core (`serve`: its share of the cores)
     custom_models: Path | None = None  # TOML file with bring-your-own models and presets
 
     # service
@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     database_url: str | None = None  # default: sqlite in data_dir
     queue_url: str | None = None  # default: huey SqliteStorage in data_dir; redis://... for scale-out
     result_store: str | None = None  # "local" (default embedded) or "database"
-    workers: int = 1
+    workers: int = 0  # worker processes `serve` starts; 0: picked from the cores (jobs/cores.py)
     host: str = "127.0.0.1"
     public_url: str | None = None  # e.g. https://bg.example.com behind a reverse proxy; result URLs start with it
     port: int = 8000

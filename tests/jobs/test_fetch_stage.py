@@ -10,6 +10,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from fetching.local_http import LocalServer, drip_feed
+from service.helpers import make_account
+from web.images import ImageServer, photo_bytes
 
 from bgremover.config import load_settings
 from bgremover.jobs.fetch_stage import ThreadConsumer
@@ -18,9 +21,6 @@ from bgremover.jobs.tasks import register_jobs
 from bgremover.service import credits
 from bgremover.service.tasks import TaskRequest, get_task, submit_task
 from bgremover.store.migrate import upgrade
-from fetching.local_http import LocalServer, drip_feed
-from service.helpers import make_account
-from web.images import ImageServer, photo_bytes
 
 
 def _jobs(tmp_path, remover, **overrides):

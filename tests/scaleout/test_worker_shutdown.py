@@ -9,17 +9,17 @@ import signal
 import time
 
 import pytest
+from web.service_process import poll_task
 
 from bgremover.store.tables import ledger_entries
 from scaleout.cluster import FAST
-from web.service_process import poll_task
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
 ENDPOINT = "/api/v1/images/tools/remove-bg"
 
 
 def test_sigterm_finishes_the_fetches_in_hand_and_takes_no_new_task(make_cluster, images):
-    fleet = make_cluster(BGREMOVER_TASK_LEASE_S="10")
+    fleet = make_cluster(BGREMOVER_TASK_LEASE_S="10", BGREMOVER_RATE_LIMIT_PER_MINUTE="100000")  # polling
     api = fleet.add_api()
     worker = fleet.add_worker(concurrency=2)
     acc = api.new_account(5)

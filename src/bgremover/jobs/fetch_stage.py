@@ -61,7 +61,8 @@ class FetchStage:
 
 def run_fetch(ctx: WorkerContext, claim: lifecycle.Claim, enqueue_model: Callable[[str], Any]) -> None:
     """Download the claimed task's URL, store it as its input and hand the task to the model queue; or fail it."""
-    from bgremover.jobs.tasks import LeaseKeeper  # the model step's heartbeat, for fetches as long as the lease
+    # the model step's heartbeat, for fetches as long as the lease (imported here: jobs.tasks imports us)
+    from bgremover.jobs.tasks import LeaseKeeper
 
     task, t0 = claim.task, time.monotonic()
     log.info("task %s claimed for fetching (attempt %d)", task.id, task.attempts, extra={"task_id": task.id})

@@ -19,8 +19,8 @@ from bgremover.jobs.fetch_stage import FetchStage, StagedTaskQueue
 from bgremover.jobs.queue import HueyTaskQueue
 from bgremover.pipeline.remover import CutoutOptions, Remover
 from bgremover.service import lifecycle
-from bgremover.service.fetch_stage import needs_fetch
 from bgremover.service.errors import disk_full_as_storage_full
+from bgremover.service.fetch_stage import needs_fetch
 from bgremover.service.lifecycle import Claim, ResultInfo
 from bgremover.service.results import expire_results
 from bgremover.service.tasks import forget_expired_idempotency_keys, idempotency_ttl
