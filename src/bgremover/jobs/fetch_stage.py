@@ -122,4 +122,5 @@ class StagedTaskQueue(HueyTaskQueue):
             super().enqueue(task_id)
 
     def pending(self) -> int:
-        return super().pending() + int(self.fetch.huey.pending_count())
+        """Messages waiting: for the model, for a fetch, and fetches deferred by the fair share."""
+        return super().pending() + int(self.fetch.huey.pending_count()) + int(self.fetch.huey.scheduled_count())
