@@ -48,10 +48,13 @@ def fetches_in_flight(conn: Connection, account_id: int) -> int:
 
 def claim_fetch(db: Database, settings: Settings, task_id: str) -> FetchTurn:
     """Lease a queued URL task for fetching, unless its account already holds its share of fetches."""
-    with db.read() as conn:
-        account_id = conn.execute(select(tasks.c.account_id).where(tasks.c.id == task_id)).scalar()
-    if account_id is None:
-        return FetchTurn()
+    with db.read() as conn:  # a deferred task is looked at every second: without taking the write lock
+        row = conn.execute(select(tasks.c.account_id, tasks.c.status).where(tasks.c.id == task_id)).first()
+        if row is None or row.status != QUEUED:
+            return FetchTurn()
+        if fetches_in_flight(conn, row.account_id) >= settings.fetch_per_account:
+            return FetchTurn(over_share=True)
+    account_id = row.account_id
     token, now = secrets.token_hex(16), utcnow()
     with db.write() as conn:
         # the account row lock serialises one account's claims on PostgreSQL (SQLite serialises every write)
