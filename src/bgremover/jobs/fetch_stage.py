@@ -86,7 +86,9 @@ def run_fetch(ctx: WorkerContext, claim: lifecycle.Claim, enqueue_model: Callabl
         return
     except Exception:
         log.exception("task %s: unexpected error while fetching", task.id, extra={"task_id": task.id})
-        lifecycle.fail_task(ctx.db, claim, "internal_error", "the image could not be fetched", time.monotonic() - t0)
+        if lifecycle.fail_task(ctx.db, claim, "internal_error", "the image could not be fetched",
+                               time.monotonic() - t0):
+            ctx.blobs.delete(key)  # stored before the hand-over failed: nobody else will name it
         return
     finally:
         keeper.stopped.set()
