@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     accept_licenses: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 36_000_000
-    onnx_threads: int = 0  # 0: one per core
+    onnx_threads: int = 0  # 0: one per core (`serve`: its share of the cores)
     custom_models: Path | None = None  # TOML file with bring-your-own models and presets
 
     # service
@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     database_url: str | None = None  # default: sqlite in data_dir
     queue_url: str | None = None  # default: huey SqliteStorage in data_dir; redis://... for scale-out
     result_store: str | None = None  # "local" (default embedded) or "database"
-    workers: int = 1
+    workers: int = 0  # worker processes `serve` starts; 0: picked from the cores (jobs/cores.py)
     host: str = "127.0.0.1"
     public_url: str | None = None  # e.g. https://bg.example.com behind a reverse proxy; result URLs start with it
     port: int = 8000
@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = 15.0
     fetch_connect_timeout_s: float = 5.0
     fetch_max_redirects: int = 3
+    fetch_read_timeout_s: float = 5.0  # the longest silence between two reads of one fetch
+    # a body slower than this on average (counted from its first byte, after the grace) is a drip-feed: aborted
+    fetch_min_bytes_per_s: int = 4096  # 0: no floor
+    fetch_min_rate_grace_s: float = 3.0
+    fetch_threads: int = 8  # the fetch stage's threads in each worker process (0: this worker fetches nothing)
+    fetch_per_account: int = 2  # URL fetches one account may have in flight at once, over all workers
     # upstream providers (docs/providers.md): TOML file of providers and routes; unset: every model runs here
     providers: Path | None = None
     provider_breaker_failures: int = 5  # consecutive failures that open a provider's circuit breaker

@@ -62,6 +62,7 @@ class LocalServer:
         self.sni: list[str | None] = []  # server names clients asked for (https only)
         self.seen: list[tuple[str, str | None]] = []  # (path, Host header)
         self.bytes_sent: dict[str, int] = {}
+        self.finished: dict[str, threading.Event] = {}  # drip_feed: set once the whole body went out
         server = self
 
         class _Handler(http.server.BaseHTTPRequestHandler):
@@ -136,6 +137,40 @@ def stream_forever(server: LocalServer, name: str, head: bytes, chunk: bytes, *,
                 sent += len(chunk)
                 if pause_s:
                     time.sleep(pause_s)
+        except OSError:
+            pass
+        finally:
+            server.bytes_sent[name] = sent
+            h.close_connection = True
+    return handler
+
+
+def drip_feed(server: LocalServer, name: str, head: bytes, *, body_bytes: int, pause_s: float,
+              delay_s: float = 0.0) -> Handler:
+    """After ``delay_s``, declare ``len(head) + body_bytes``, send ``head``, then the rest one byte per ``pause_s``.
+
+    ``server.bytes_sent[name]`` is set when the handler ends: short of the declared length when the client
+    hung up first. ``server.finished[name]`` is set once every declared byte went out.
+    """
+    def handler(h: http.server.BaseHTTPRequestHandler) -> None:
+        done = server.finished.setdefault(name, threading.Event())
+        time.sleep(delay_s)
+        h.send_response(200)
+        h.send_header("Content-Type", "image/jpeg")
+        h.send_header("Content-Length", str(len(head) + body_bytes))
+        h.send_header("Connection", "close")
+        h.end_headers()
+        sent = 0
+        try:
+            h.wfile.write(head)
+            h.wfile.flush()
+            sent = len(head)
+            for _ in range(body_bytes):
+                time.sleep(pause_s)
+                h.wfile.write(b"\0")
+                h.wfile.flush()
+                sent += 1
+            done.set()
         except OSError:
             pass
         finally:

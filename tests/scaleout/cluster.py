@@ -33,6 +33,7 @@ def scaleout_env(data_dir: Path, schema: PgSchema, redis_ns: RedisNamespace, **o
         "BGREMOVER_SECRET_KEY": secrets.token_urlsafe(32),
         "BGREMOVER_FETCH_ALLOW_NETWORKS": "127.0.0.1/32",
         "BGREMOVER_ONNX_THREADS": "1",
+        "BGREMOVER_FETCH_MIN_BYTES_PER_S": "0",  # tests trickle a 1 KB photo over seconds to hold a task
     }
     env.update(overrides)
     return env

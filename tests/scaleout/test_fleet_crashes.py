@@ -42,7 +42,8 @@ def _wait(predicate, timeout: float, what: str) -> None:
 
 
 def test_sigkilled_worker_task_finishes_on_the_other_worker_charged_once(make_cluster, images):
-    fleet = make_cluster(BGREMOVER_TASK_LEASE_S="2", BGREMOVER_LOG_JSON="true")
+    fleet = make_cluster(BGREMOVER_TASK_LEASE_S="2", BGREMOVER_LOG_JSON="true",
+                         BGREMOVER_RATE_LIMIT_PER_MINUTE="100000")  # polling every 0.1 s while a slow machine works
     api = fleet.add_api()
     first, second = fleet.add_worker(), fleet.add_worker()
     acc = api.new_account(3)
@@ -82,7 +83,8 @@ def test_redis_restart_loses_queued_messages_and_the_reaper_recovers_them(make_c
     own = OwnRedis(tmp_path / "redis").start()
     ns = RedisNamespace(own.url)
     try:
-        fleet = make_cluster(redis=ns, BGREMOVER_TASK_LEASE_S="3", BGREMOVER_TASK_REQUEUE_AFTER_S="3")
+        fleet = make_cluster(redis=ns, BGREMOVER_TASK_LEASE_S="3", BGREMOVER_TASK_REQUEUE_AFTER_S="3",
+                             BGREMOVER_RATE_LIMIT_PER_MINUTE="100000")  # polling six tasks every 0.1 s
         api = fleet.add_api()
         acc = api.new_account(10)
         body = {"image": images.url("photo.jpg", slow=0.5), "model": FAST}
@@ -93,7 +95,8 @@ def test_redis_restart_loses_queued_messages_and_the_reaper_recovers_them(make_c
             assert _queue_messages(c) >= 1, "messages were waiting in Redis"
 
             own.restart()  # a crash of Redis: the waiting messages are gone
-            assert _queue_messages(c) == 0
+            # (the two fetches in hand, the account's share, may each hand their task to the model queue meanwhile)
+            assert _queue_messages(c) <= 2
             with fleet.db.read() as conn:
                 queued = conn.execute(select(func.count()).select_from(tasks)
                                       .where(tasks.c.status == "queued")).scalar_one()

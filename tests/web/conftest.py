@@ -18,6 +18,7 @@ from web.service_process import ServiceProcess, embedded_env
 COMMON = {
     "BGREMOVER_TASK_LEASE_S": "3",
     "BGREMOVER_FETCH_TIMEOUT_S": "4",
+    "BGREMOVER_FETCH_MIN_BYTES_PER_S": "0",  # tests trickle a 1 KB photo over seconds to hold a task in a stage
     "BGREMOVER_MAX_IMAGE_BYTES": str(1_000_000),
     "BGREMOVER_RATE_LIMIT_PER_MINUTE": "100000",
     "BGREMOVER_MAX_TASKS_IN_FLIGHT": "1000",

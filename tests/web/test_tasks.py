@@ -68,7 +68,8 @@ def test_another_account_sees_404_never_403(service, images, account):
 
 def test_cancel_a_queued_task_refunds_it(service, images, account):
     with service.client(account) as c:
-        busy = [_submit(c, images.url("photo.jpg", slow=3))["task_id"] for _ in range(2)]  # both workers
+        # the account's two fetch slots (fetch_per_account): its next URL task waits, queued
+        busy = [_submit(c, images.url("photo.jpg", slow=3))["task_id"] for _ in range(2)]
         poll_task(c, busy[0], until=("processing",))
         poll_task(c, busy[1], until=("processing",))
         queued = _submit(c, images.url("photo.jpg"))["task_id"]
@@ -111,7 +112,7 @@ def test_worker_killed_mid_task_is_finished_once_and_charged_once(service, image
     with service.client(account) as c:
         tid = _submit(c, images.url("photo.jpg", slow=2.5))["task_id"]
         poll_task(c, tid, until=("processing",))
-        pattern = rf"\[(\d+)\] bgremover.service.processing: task {tid} claimed"
+        pattern = rf"\[(\d+)\] bgremover\.service\.(?:processing|fetch_run): task {tid} claimed"  # fetch or model
         deadline = time.monotonic() + 10  # the log line may trail the status change by a moment
         while not (claimed := re.search(pattern, service.log_text())) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -1,25 +1,15 @@
 """``bgremover serve``: the whole service on one machine — migrations, worker processes, then the HTTP API."""
 from __future__ import annotations
 
-import os
-
 import typer
-
-
-def worker_env(onnx_threads: int, workers: int) -> dict[str, str]:
-    """Share the cores between worker processes unless the operator chose a thread count."""
-    env = dict(os.environ)
-    if onnx_threads == 0 and workers > 1:
-        env["BGREMOVER_ONNX_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
-    return env
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(host: str = typer.Option(None, help="Address to bind (default: BGREMOVER_HOST, 127.0.0.1)."),
               port: int = typer.Option(None, help="Port (default: BGREMOVER_PORT, 8000)."),
-              workers: int = typer.Option(None, help="Worker processes to start and supervise "
-                                                     "(default: BGREMOVER_WORKERS)."),
+              workers: int = typer.Option(None, help="Worker processes to start and supervise (default: "
+                                                     "BGREMOVER_WORKERS; 0: picked from the cores)."),
               api_only: bool = typer.Option(False, "--api-only", help="Serve the API only; workers run elsewhere "
                                                                        "(`bgremover worker`).")) -> None:
         """Run the API and its workers. Ctrl-C stops everything (workers finish their current task)."""
@@ -29,6 +19,7 @@ def register(app: typer.Typer) -> None:
 
         from bgremover.cli.logs import configure_logging
         from bgremover.config import load_settings
+        from bgremover.jobs.cores import available_cores, plan_cores, worker_env
         from bgremover.jobs.supervisor import WorkerSupervisor
         from bgremover.service.secret_key import load_secret_key
         from bgremover.store.migrate import upgrade
@@ -42,10 +33,14 @@ def register(app: typer.Typer) -> None:
             upgrade(settings.effective_database_url)
         load_secret_key(settings)  # create it once, before any child process races for it
         app_ = create_app(settings)
-        count = 0 if api_only else (settings.workers if workers is None else workers)
-        supervisor = WorkerSupervisor(count, env=worker_env(settings.onnx_threads, count))
+        cores = available_cores()
+        plan = plan_cores(settings, cores, workers=workers)
+        count = 0 if api_only else plan.workers
+        supervisor = WorkerSupervisor(count, env=worker_env(plan))
         supervisor.start()
         bind_host, bind_port = host or settings.host, port or settings.port
+        if count:
+            log.info("cores: %s", plan.describe(cores))
         log.info("serving on http://%s:%d with %d worker process(es)", bind_host, bind_port, count)
         try:
             uvicorn.Server(uvicorn.Config(app_, host=bind_host, port=bind_port, access_log=False, log_config=None,

@@ -22,6 +22,7 @@ from bgremover.errors import ImageFetchFailed, ImageTooLarge, UnsupportedImage
 from bgremover.fetching.address_policy import AddressPolicy, IPAddress
 from bgremover.fetching.data_uri import decode_data_uri, is_data_uri
 from bgremover.fetching.resolver import GetAddrInfo, resolve_target
+from bgremover.fetching.transfer_guard import RateFloor
 from bgremover.fetching.url_policy import TargetUrl, parse_target_url
 from bgremover.imaging.decode import sniff_format
 
@@ -39,18 +40,23 @@ class FetchedImage:
 @dataclass(frozen=True)
 class FetchLimits:
     connect_timeout_s: float = 5.0
-    read_timeout_s: float = 10.0  # longest wait for any one read
+    read_timeout_s: float = 5.0  # longest wait for any one read
     total_timeout_s: float = 15.0  # the whole fetch, redirects included
     max_bytes: int = 25 * 1024 * 1024
     max_redirects: int = 3
+    min_bytes_per_s: int = 0  # average body rate under which a fetch is a drip-feed (0: no floor)
+    min_rate_grace_s: float = 3.0
 
     @classmethod
     def from_settings(cls, settings: object) -> FetchLimits:
         total = float(getattr(settings, "fetch_timeout_s", cls.total_timeout_s))
+        read = float(getattr(settings, "fetch_read_timeout_s", cls.read_timeout_s))
         return cls(connect_timeout_s=float(getattr(settings, "fetch_connect_timeout_s", cls.connect_timeout_s)),
-                   read_timeout_s=min(cls.read_timeout_s, total), total_timeout_s=total,
+                   read_timeout_s=min(read, total), total_timeout_s=total,
                    max_bytes=int(getattr(settings, "max_image_bytes", cls.max_bytes)),
-                   max_redirects=int(getattr(settings, "fetch_max_redirects", cls.max_redirects)))
+                   max_redirects=int(getattr(settings, "fetch_max_redirects", cls.max_redirects)),
+                   min_bytes_per_s=int(getattr(settings, "fetch_min_bytes_per_s", cls.min_bytes_per_s)),
+                   min_rate_grace_s=float(getattr(settings, "fetch_min_rate_grace_s", cls.min_rate_grace_s)))
 
 
 def fetch_image(url: str, settings: object, *, getaddrinfo: GetAddrInfo | None = None,
@@ -175,8 +181,11 @@ class ImageFetcher:
         content_type = response.headers.get("content-type")
         body = bytearray()
         sniffed = False
+        floor = RateFloor(target.redacted(), min_bytes_per_s=self.limits.min_bytes_per_s,
+                          grace_s=self.limits.min_rate_grace_s)
         for chunk in response.iter_raw():
             body += chunk
+            floor.feed(len(chunk))
             if len(body) > cap:
                 raise ImageTooLarge(f"{target.redacted()} sent more than {cap:,} bytes; the limit is {cap:,}")
             if not sniffed and len(body) >= _SNIFF_BYTES:

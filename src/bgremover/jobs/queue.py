@@ -15,15 +15,17 @@ from bgremover.config import Settings
 QUEUE_NAME = "bgremover"
 
 
-def make_huey(settings: Settings) -> Huey:
+def make_huey(settings: Settings, *, stage: str = "") -> Huey:
+    """The model workers' queue; with ``stage`` (``"fetch"``), another named queue in the same storage."""
     url = settings.queue_url
+    suffix = f"-{stage}" if stage else ""
     if url is None or url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if url else str((settings.data_dir / "queue.db").resolve())
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(QUEUE_NAME, filename=path, results=False, utc=True, timeout=30)
+        return SqliteHuey(QUEUE_NAME + suffix, filename=path, results=False, utc=True, timeout=30)
     if url.startswith(("redis://", "rediss://", "unix://")):
         # Keys are huey.redis.<prefix>…: one Redis can hold several deployments (and test runs) apart.
-        return RedisHuey(settings.redis_key_prefix or QUEUE_NAME, url=url, results=False, utc=True)
+        return RedisHuey((settings.redis_key_prefix or QUEUE_NAME) + suffix, url=url, results=False, utc=True)
     raise ValueError(f"BGREMOVER_QUEUE_URL must be redis://… or sqlite:///…, not {url.split(':', 1)[0]}://…")
 
 
@@ -45,14 +47,21 @@ class HueyTaskQueue:
 
 
 class WorkerConsumer(Consumer):
-    """Huey's consumer with a hook run once its worker processes are forked (so our threads are not forked)."""
+    """Huey's consumer with a hook run once its worker processes are forked (so our threads are not forked),
+    and one run when it begins to stop (so the fetch stage takes no new task either)."""
 
     on_started: Callable[[], None] | None = None
+    on_stopping: Callable[[], None] | None = None
 
     def start(self) -> None:
         super().start()
         if self.on_started is not None:
             self.on_started()
+
+    def stop(self, graceful: bool = False) -> None:
+        if self.on_stopping is not None:
+            self.on_stopping()
+        super().stop(graceful)
 
 
 def make_consumer(huey: Huey, *, workers: int) -> WorkerConsumer:

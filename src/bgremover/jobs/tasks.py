@@ -11,9 +11,10 @@ import os
 from typing import Any
 
 from bgremover.config import Settings
-from bgremover.jobs.queue import HueyTaskQueue
+from bgremover.jobs.fetch_stage import FetchStage, StagedTaskQueue
 from bgremover.service import lifecycle
 from bgremover.service.cutouts import LocalPipeline
+from bgremover.service.fetch_stage import needs_fetch
 from bgremover.service.processing import WorkerContext, run_task
 from bgremover.service.results import expire_results
 from bgremover.service.tasks import forget_expired_idempotency_keys, idempotency_ttl
@@ -35,7 +36,9 @@ class Jobs:
         # An exception escapes run_task only when the database failed (claiming, or recording the outcome):
         # retry the message for about a minute instead of leaving the task queued until the reaper's sweep.
         self.process_task = huey.task(name=PROCESS_TASK, retries=20, retry_delay=3)(self._process_task)
-        self.queue = HueyTaskQueue(huey, self.process_task)
+        # URL tasks are downloaded by the fetch stage (jobs/fetch_stage.py) and come back here with their input
+        self.fetch = FetchStage(settings, self.context, self.process_task)
+        self.queue = StagedTaskQueue(huey, self.process_task, self.fetch, lambda: self.context().db)
 
     def context(self) -> WorkerContext:
         if self._ctx is None or self._pid != os.getpid():
@@ -46,7 +49,11 @@ class Jobs:
         return self._ctx
 
     def _process_task(self, task_id: str) -> None:
-        run_task(self.context(), task_id)
+        ctx = self.context()
+        if needs_fetch(ctx.db, task_id):  # the model never waits on the network: hand it to the fetch stage
+            self.fetch.enqueue(task_id)
+            return
+        run_task(ctx, task_id)
 
     def maintenance(self) -> None:
         """Periodic work: re-queue tasks of dead workers, delete expired results, expired idempotency keys and

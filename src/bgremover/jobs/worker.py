@@ -1,4 +1,5 @@
-"""A worker process: a Huey consumer with N workers (processes when N > 1) plus the periodic maintenance loop.
+"""A worker process: a Huey consumer with N workers (processes when N > 1), the fetch stage's threads
+(``jobs/fetch_stage.py``) and the periodic maintenance loop.
 
 SIGTERM and SIGINT are graceful: the current task finishes, no new one is taken. Models load once per
 worker process, on its first task.
@@ -50,11 +51,23 @@ def run_worker(settings: Settings, *, concurrency: int = 1, parent_pid: int | No
     huey = make_huey(settings)
     jobs = register_jobs(huey, settings)
     consumer = make_consumer(huey, workers=max(1, concurrency))
+    fetchers = jobs.fetch.consumer(settings.fetch_threads) if settings.fetch_threads > 0 else None
     loop = MaintenanceLoop(jobs, maintenance_interval(settings), parent_pid)
-    log.info("worker starting: %d worker(s), queue %s", concurrency, type(huey).__name__)
-    consumer.on_started = loop.start  # after the worker processes are forked
+    log.info("worker starting: %d worker(s), %d fetch thread(s), queue %s", concurrency, settings.fetch_threads,
+             type(huey).__name__)
+
+    def started() -> None:  # after the worker processes are forked: our threads stay in this process
+        loop.start()
+        if fetchers is not None:
+            fetchers.start()
+
+    consumer.on_started = started
+    if fetchers is not None:
+        consumer.on_stopping = fetchers.stop_flag.set  # no new fetch once SIGTERM arrived
     try:
         consumer.run()
     finally:
+        if fetchers is not None:  # finish the fetches in hand: each hands its task over, or fails it
+            fetchers.stop(graceful=True)
         loop.stopped.set()
         log.info("worker stopped")
