@@ -163,14 +163,14 @@ def jobs_on_a_small_disk(tmp_path, remover):
 
 
 def test_a_full_database_fails_the_task_with_storage_full_and_charges_nothing(jobs_on_a_small_disk, caplog):
-    """The result store is the database, and its disk has 128 KiB left: room for small writes, not for the cut-out.
+    """The result store is the database, and its disk has 512 KiB left: room for small writes, not for the cut-out.
     SQLite answers "database or disk is full"; the task fails with ``storage_full`` (not ``internal_error``),
     recorded and refunded in a fresh transaction; the database holds no result and no leftover upload."""
     jobs = jobs_on_a_small_disk
     ctx = jobs.context()
     assert isinstance(ctx.blobs, DatabaseResultStore)
-    acc, task = _submit(jobs, noisy_jpeg())
-    fill(ctx.settings.data_dir, leave=128 * 1024)
+    acc, task = _submit(jobs, noisy_jpeg((1200, 800)))  # a cut-out of about 1.7 MB
+    fill(ctx.settings.data_dir, leave=512 * 1024)  # room for recording the failure, not for the cut-out
     run_task(ctx, task.id)
     failed = get_task(ctx.db, task.id)
     assert (failed.status, failed.error_code, failed.credits_charged) == ("failed", "storage_full", 0)
