@@ -2,7 +2,8 @@
 
 The login form has no session yet, so it carries no CSRF token; what protects it is SameSite and the
 sign-in throttle (``login_throttle.py``); the invitation form is authorised by its signed link. Logout is a
-POST with the session's token, so no other site can end a user's session. A failed login answers the same for an unknown email and a wrong password.
+POST with the session's token, so no other site can end a user's session. A failed login answers the same
+for an unknown email and a wrong password.
 """
 from __future__ import annotations
 

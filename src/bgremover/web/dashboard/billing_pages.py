@@ -26,12 +26,12 @@ NOTICES = {"ordered": "Order placed. Credits are added once the payment is confi
 def _billing_page(request: Request, state: StateDep, session: Session, *, error: str | None = None,
                   status: int = 200) -> Response:
     account_id = session.account.id
-    before = request.query_params.get("before", "")
+    cursor = request.query_params.get("before", "")
+    before = int(cursor) if cursor.isascii() and cursor.isdigit() and len(cursor) < 16 else None
     return render(request, "billing.html", session, status=status, error=error,
                   notice=NOTICES.get(request.query_params.get("done", "")),
                   balance=credits.balance(state.db, account_id=account_id, limit=0),
-                  statement=statement.page(state.db, account_id=account_id,
-                                           before=int(before) if before.isdigit() else None),
+                  statement=statement.page(state.db, account_id=account_id, before=before),
                   orders=orders.list_orders(state.db, account_id=account_id),
                   packs=orders.credit_packs(state.settings))
 

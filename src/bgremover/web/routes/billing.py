@@ -18,7 +18,8 @@ router = APIRouter(tags=["billing"])
 @router.get("/billing/credits", response_model=CreditsPublic)
 def get_credits(state: StateDep, principal: Auth,
                 limit: Annotated[int, Query(ge=1, le=statement.MAX_PAGE_SIZE)] = statement.PAGE_SIZE,
-                before: Annotated[int | None, Query(ge=1, description="`next_before` of the previous page")] = None,
+                before: Annotated[int | None, Query(ge=1, le=2**53,
+                                                    description="`next_before` of the previous page")] = None,
                 ) -> CreditsPublic:
     account_id = principal.account.id
     bal = credits.balance(state.db, account_id=account_id, limit=0)
