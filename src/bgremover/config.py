@@ -5,6 +5,7 @@ Built by :func:`load_settings`, never at import, so importing any module needs n
 from __future__ import annotations
 
 import os
+from ipaddress import ip_network
 from pathlib import Path
 
 from typing import Annotated
@@ -71,7 +72,10 @@ class Settings(BaseSettings):
     metrics_token: str = ""  # set: GET /metrics needs `Authorization: Bearer <token>`; empty: /metrics is public
     # dashboard and billing
     session_ttl_s: int = 7 * 24 * 3600
-    login_attempts_per_15min: int = 10  # per email and client address
+    login_attempts_per_15min: int = 10  # failures per (email, client address); past it per email: a slow-down
+    login_failures_per_address_15min: int = 30  # failures per client address, whatever the email
+    # comma-separated CIDRs of reverse proxies whose X-Forwarded-For gives the client's address; empty: none
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     credit_packs: str = "100=5.00,500=20.00,2000=60.00"  # credits=price in billing_currency, comma-separated
     billing_currency: str = "EUR"
     payment_webhook_secret: str | None = None  # HMAC-SHA256 key shared with the payment provider; unset: webhook off
@@ -84,6 +88,14 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             return [x.strip().lower() for x in v.split(",") if x.strip()]
         return v
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, v: object) -> object:
+        items = [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
+        for cidr in items if isinstance(items, list) else []:
+            ip_network(cidr, strict=False)  # a ValueError names the bad entry
+        return items
 
     @property
     def sqlite_url(self) -> str:

@@ -21,7 +21,7 @@ from web.service_process import Account, ServiceProcess, poll_task
 # API-key routes: answer 401 without a valid key; another account's task answers 404 (never 403).
 KEY_ROUTES = {("POST", "/api/v1/images/tools/remove-bg"), ("GET", "/api/v1/tasks"),
               ("GET", "/api/v1/tasks/{task_id}"), ("DELETE", "/api/v1/tasks/{task_id}"),
-              ("GET", "/api/v1/tasks/{task_id}/result"), ("GET", "/billing/credits")}
+              ("GET", "/api/v1/tasks/{task_id}/result"), ("GET", "/billing/credits"), ("GET", "/billing/credits.csv")}
 # Browser routes behind a dashboard session (cookie): an API key does not open them.
 SESSION_PREFIXES = ("/dashboard", "/console", "/logout")
 # Open to anyone, on purpose: health, docs, the public model list, sign-in pages, static files, and the

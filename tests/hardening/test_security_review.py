@@ -17,6 +17,7 @@ from web.service_process import ServiceProcess, poll_task
 PASSWORD = "hardening " + secrets.token_hex(8)
 # Pages a signed-in browser opens; /login and /signup (off by default) are checked signed out.
 HTML_GET_ROUTES = sorted(path for method, path in ROUTES if method == "GET" and "{" not in path
+                         and not path.endswith(".csv")
                          and (_classify(method, path) == "session" or path in ("/models", "/docs")))
 
 
@@ -47,6 +48,12 @@ def _check_page_headers(r: httpx.Response, path: str) -> None:
 @pytest.mark.parametrize("path", HTML_GET_ROUTES)
 def test_every_html_page_carries_the_security_headers(signed_in: httpx.Client, path: str) -> None:
     _check_page_headers(signed_in.get(path), path)
+
+
+def test_the_statement_download_is_neither_cached_nor_sniffed(signed_in: httpx.Client) -> None:
+    r = signed_in.get("/dashboard/billing/statement.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.headers.get("x-content-type-options") == "nosniff" and r.headers.get("cache-control") == "no-store"
 
 
 def test_the_sign_in_page_carries_them_too(hardened: ServiceProcess) -> None:

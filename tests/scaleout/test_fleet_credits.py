@@ -19,7 +19,8 @@ ENDPOINT = "/api/v1/images/tools/remove-bg"
 
 def test_forty_submissions_over_two_apis_against_25_credits(make_cluster, images):
     fleet = make_cluster(BGREMOVER_TASK_LEASE_S="5", BGREMOVER_MAX_TASKS_IN_FLIGHT="1000",
-                         BGREMOVER_RATE_LIMIT_PER_MINUTE="100000")
+                         BGREMOVER_RATE_LIMIT_PER_MINUTE="100000",
+                         BGREMOVER_READ_RATE_LIMIT_PER_MINUTE="1000000")
     api1, api2 = fleet.add_api(), fleet.add_api()
     fleet.add_worker(), fleet.add_worker()
     acc = api1.new_account(25)

@@ -17,7 +17,8 @@ ENDPOINT = "/api/v1/images/tools/remove-bg"
 @pytest.fixture
 def two_apis(make_cluster):
     """Two API-only processes and no worker: submitted tasks stay queued, which is all these tests need."""
-    fleet = make_cluster(BGREMOVER_RATE_LIMIT_PER_MINUTE="10", BGREMOVER_DEFAULT_MODEL=FAST)
+    fleet = make_cluster(BGREMOVER_RATE_LIMIT_PER_MINUTE="10", BGREMOVER_READ_RATE_LIMIT_PER_MINUTE="10",
+                         BGREMOVER_DEFAULT_MODEL=FAST)
     fleet.add_api(), fleet.add_api()
     return fleet
 

@@ -30,7 +30,8 @@ from scaleout.cluster import FAST, Cluster  # noqa: E402
 from scaleout.services import PgSchema, RedisNamespace, require_services  # noqa: E402
 from web.service_process import ServiceProcess, embedded_env  # noqa: E402
 
-LIMITS = {"BGREMOVER_RATE_LIMIT_PER_MINUTE": "1000000", "BGREMOVER_MAX_TASKS_IN_FLIGHT": "1000",
+LIMITS = {"BGREMOVER_RATE_LIMIT_PER_MINUTE": "1000000", "BGREMOVER_READ_RATE_LIMIT_PER_MINUTE": "1000000",
+          "BGREMOVER_MAX_TASKS_IN_FLIGHT": "1000",
           "BGREMOVER_MAX_QUEUE_DEPTH": "10000"}
 
 

@@ -24,3 +24,11 @@ def test_concurrent_hits_are_all_counted(counter):
     with ThreadPoolExecutor(8) as pool:
         results = sorted(pool.map(lambda _: counter.hit("k", 60, 1000.0), range(40)))
     assert results == list(range(1, 41))
+
+
+def test_peek_reads_the_count_without_adding_to_it(counter):
+    assert counter.peek("p", 60, 120.0) == 0
+    counter.hit("p", 60, 120.0)
+    counter.hit("p", 60, 121.0)
+    assert counter.peek("p", 60, 150.0) == 2 and counter.peek("p", 60, 150.0) == 2
+    assert counter.peek("p", 60, 180.0) == 0, "the next window"

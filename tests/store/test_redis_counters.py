@@ -32,6 +32,8 @@ def test_two_counters_on_one_prefix_share_the_count(ns):
     other = RedisRateCounter.from_url(REDIS_URL, ns.prefix + "x")
     assert other.hit("key:7", 60, 120.0) == 1, "another deployment's prefix counts apart"
     other.client.delete(other.key("key:7", 120))
+    assert api2.peek("key:7", 60, 150.0) == 3 and api2.peek("key:7", 60, 150.0) == 3, "peek adds nothing"
+    assert api2.peek("key:9", 60, 150.0) == 0
 
 
 def test_concurrent_hits_are_all_counted_and_keys_expire(ns):

@@ -61,7 +61,7 @@ def test_insufficient_credits_creates_nothing(service, images):
         _error(c.post(ENDPOINT, json={"image": images.url("photo.jpg"), "model": FAST}), 402,
                "insufficient_credits")
         assert c.get("/api/v1/tasks").json()["total"] == 0
-        assert c.get("/billing/credits").json() == {"credits": 0, "reserved": 0, "ledger": []}
+        assert c.get("/billing/credits").json() == {"credits": 0, "reserved": 0, "ledger": [], "next_before": None}
 
 
 def test_unknown_routes_and_methods_use_the_envelope(service):

@@ -57,8 +57,8 @@ def test_url_submit_poll_download_charges_exactly_one_credit(service, images, ac
         _assert_cutout(c, task, (96, 64), "png")
         bal = _balance(c)
         assert bal["credits"] == before - 1 and bal["reserved"] == 0
-        reasons = [e["reason"] for e in bal["ledger"] if e["task_id"] == body["task_id"]]
-        assert sorted(reasons) == ["charge", "reserve"]
+        lines = [(e["reason"], e["delta"]) for e in bal["ledger"] if e["task_id"] == body["task_id"]]
+        assert lines == [("charge", -1)], "one statement line per task outcome"
 
 
 def test_data_uri_with_wait_answers_the_finished_task_as_webp(service, account):

@@ -133,19 +133,21 @@ def credits_grant(email: str, amount: int, note: str = typer.Option(None, "--not
 
 
 @credits_app.command("show")
-def credits_show(email: str, limit: int = typer.Option(20, help="Ledger entries to show.")) -> None:
-    """EMAIL's available and reserved credits and recent ledger."""
+def credits_show(email: str, limit: int = typer.Option(20, min=1, max=100, help="Statement lines to show.")) -> None:
+    """EMAIL's available and reserved credits and recent statement (one line per grant or task outcome)."""
     from bgremover.errors import BgRemoverError
-    from bgremover.service import credits
+    from bgremover.service import credits, statement
     from bgremover.service.accounts import get_account_by_email
 
     db, _ = _db()
     try:
-        bal = credits.balance(db, account_id=get_account_by_email(db, email).id, limit=limit)
+        account_id = get_account_by_email(db, email).id
+        bal = credits.balance(db, account_id=account_id, limit=0)
+        lines = statement.page(db, account_id=account_id, limit=limit).entries
     except BgRemoverError as exc:
         raise _fail(exc) from None
     typer.echo(f"available: {bal.credits}\nreserved: {bal.reserved}")
-    for e in bal.ledger:
+    for e in lines:
         typer.echo(f"{e.created_at.isoformat(timespec='seconds')}\t{e.delta:+d}\t{e.reason}\t{e.task_id or ''}\t"
                    f"{e.note or ''}")
 

@@ -43,7 +43,9 @@ def register(app: typer.Typer) -> None:
             log.info("cores: %s", plan.describe(cores))
         log.info("serving on http://%s:%d with %d worker process(es)", bind_host, bind_port, count)
         try:
+            # X-Forwarded-For/-Proto count only from BGREMOVER_TRUSTED_PROXIES (uvicorn's own default trusts 127.0.0.1)
             uvicorn.Server(uvicorn.Config(app_, host=bind_host, port=bind_port, access_log=False, log_config=None,
-                                          timeout_graceful_shutdown=10)).run()
+                                          timeout_graceful_shutdown=10, proxy_headers=True,
+                                          forwarded_allow_ips=settings.trusted_proxies)).run()
         finally:
             supervisor.stop()

@@ -32,3 +32,7 @@ class RateCounter(Protocol):
     """Fixed-window counters: ``hit`` adds one to ``bucket`` in the window containing ``now`` and returns the count."""
 
     def hit(self, bucket: str, window_s: int, now: float) -> int: ...
+
+    def peek(self, bucket: str, window_s: int, now: float) -> int:
+        """The count of ``bucket`` in the window containing ``now``, without adding to it."""
+        ...

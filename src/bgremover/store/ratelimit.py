@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -28,6 +28,10 @@ class MemoryRateCounter:
             self._counts[(bucket, window)] = n
             return n
 
+    def peek(self, bucket: str, window_s: int, now: float) -> int:
+        with self._lock:
+            return self._counts.get((bucket, int(now // window_s) * window_s), 0)
+
 
 class SqlRateCounter:
     """One upsert per hit (``INSERT .. ON CONFLICT DO UPDATE .. RETURNING``): atomic across processes."""
@@ -46,6 +50,13 @@ class SqlRateCounter:
             if n == 1:
                 self._forget_old(conn, window - 10 * window_s)
             return n
+
+    def peek(self, bucket: str, window_s: int, now: float) -> int:
+        window = int(now // window_s) * window_s
+        with self.db.read() as conn:
+            n = conn.execute(select(rate_counters.c.count).where(rate_counters.c.bucket == bucket,
+                                                                 rate_counters.c.window_start == window)).scalar()
+        return int(n or 0)
 
     @staticmethod
     def _forget_old(conn: Connection, before: int) -> None:

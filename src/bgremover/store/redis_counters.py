@@ -55,6 +55,13 @@ class RedisRateCounter:
                             type(exc).__name__)
             return 1
 
+    def peek(self, bucket: str, window_s: int, now: float) -> int:
+        try:
+            value = self.client.get(self.key(bucket, int(now // window_s) * window_s))
+        except redis.RedisError:
+            return 0  # fail open, as hit does
+        return int(value or 0)
+
     def ping(self) -> None:
         self.client.ping()
 

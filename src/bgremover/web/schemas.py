@@ -91,10 +91,12 @@ class ModelsList(BaseModel):
 
 
 class LedgerEntryPublic(BaseModel):
+    """One statement line: a grant, or one task's outcome (charge, refund, or reserve while it runs)."""
     id: int
     delta: int
     reason: str
     task_id: str | None
+    note: str | None = None
     created_at: datetime
 
 
@@ -102,6 +104,7 @@ class CreditsPublic(BaseModel):
     credits: int
     reserved: int
     ledger: list[LedgerEntryPublic]
+    next_before: int | None = Field(None, description="cursor of the next (older) page: pass it as `before`")
 
 
 class HealthStatus(BaseModel):

@@ -85,7 +85,8 @@ def start_server(root: Path, *, workers: int) -> DashboardServer:
     (root / "presets.toml").write_text(EXTRA_PRESETS)
     env = embedded_env(root / "data", BGREMOVER_PAYMENT_WEBHOOK_SECRET=WEBHOOK_SECRET,
                        BGREMOVER_CUSTOM_MODELS=str(root / "presets.toml"), BGREMOVER_DEFAULT_MODEL="bg-remover-fast",
-                       BGREMOVER_RATE_LIMIT_PER_MINUTE="10000")
+                       BGREMOVER_RATE_LIMIT_PER_MINUTE="10000",
+                       BGREMOVER_READ_RATE_LIMIT_PER_MINUTE="100000")
     args = ["--workers", str(workers)] if workers else ["--api-only"]
     svc = DashboardServer(mode="embedded", env=env, data_dir=root / "data", log_path=root / "serve.log", args=args)
     return svc.start()  # type: ignore[return-value]

@@ -1,8 +1,9 @@
 """Log in, log out, accept an admin's invitation, and (when ``BGREMOVER_SIGNUP_ENABLED``) sign up.
 
 The login form has no session yet, so it carries no CSRF token; what protects it is SameSite and the
-throttle per email and client address; the invitation form is authorised by its signed link. Logout is a POST with the session's token, so no other site can
-end a user's session. A failed login answers the same for an unknown email and a wrong password.
+sign-in throttle (``login_throttle.py``); the invitation form is authorised by its signed link. Logout is a
+POST with the session's token, so no other site can end a user's session. A failed login answers the same
+for an unknown email and a wrong password.
 """
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from bgremover.service.accounts import create_account, verify_password
 from bgremover.service.errors import AccountExists, ValidationFailed
 from bgremover.service.invites import InviteInvalid, accept_invite, check_invite
 from bgremover.service.web_sessions import check_new_password, close_session, open_session
+from bgremover.web.dashboard import login_throttle
 from bgremover.web.dashboard.render import render, see_other
 from bgremover.web.dashboard.session import (COOKIE, MaybeSession, Session, check_form_csrf, clear_session_cookie,
-                                             login_allowed, set_session_cookie)
+                                             set_session_cookie)
 from bgremover.web.deps import StateDep
 
 router = APIRouter(include_in_schema=False)
@@ -41,11 +43,12 @@ async def login(request: Request, state: StateDep) -> Response:
     form = await request.form(max_files=0, max_fields=5)
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "")))
-    if not login_allowed(state, request, email):
+    if not await login_throttle.admit(state, request, email):
         return render(request, "login.html", None, status=429, next=target, email=email,
-                      error="Too many sign-in attempts. Wait 15 minutes and try again.")
+                      error="Too many failed sign-in attempts from here. Wait 15 minutes and try again.")
     account = await run_in_threadpool(verify_password, state.db, email, password)
     if account is None:
+        login_throttle.record_failure(state, request, email)
         return render(request, "login.html", None, status=401, next=target, email=email,
                       error="Wrong email or password.")
     value = await run_in_threadpool(open_session, state.db, state.settings, account_id=account.id)
@@ -78,12 +81,13 @@ async def signup(request: Request, state: StateDep) -> Response:
                       message="Ask an administrator of this service for an account.")
     form = await request.form(max_files=0, max_fields=5)
     email, password = str(form.get("email", "")), str(form.get("password", ""))
-    if not login_allowed(state, request, email):
+    if not await login_throttle.admit(state, request, email):
         return render(request, "signup.html", None, status=429, email=email, error="Too many attempts; wait.")
     try:
         check_new_password(password)
         account = await run_in_threadpool(create_account, state.db, email=email, password=password)
     except (ValidationFailed, AccountExists) as exc:
+        login_throttle.record_failure(state, request, email)
         message = "That email cannot be used." if isinstance(exc, AccountExists) else exc.message
         return render(request, "signup.html", None, status=400, email=email, error=message)
     value = await run_in_threadpool(open_session, state.db, state.settings, account_id=account.id)

@@ -1,4 +1,4 @@
-"""The browser side of sessions: the cookie, the page dependencies, CSRF checks and the login throttle.
+"""The browser side of sessions: the cookie, the page dependencies and CSRF checks (throttle: login_throttle.py).
 
 The cookie is HttpOnly (no script reads it), SameSite=Lax (other sites' forms and fetches don't carry it)
 and Secure whenever the request came over https. CSRF is checked on every state-changing request anyway
@@ -7,8 +7,6 @@ JSON calls send ``X-CSRF-Token``.
 """
 from __future__ import annotations
 
-import hashlib
-import time
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -22,7 +20,6 @@ from bgremover.web.state import AppState
 COOKIE = "bgr_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-LOGIN_WINDOW_S = 15 * 60
 
 
 class LoginRequired(Exception):
@@ -82,14 +79,6 @@ async def check_form_csrf(request: Request, session: WebSession) -> dict[str, st
 def check_header_csrf(request: Request, session: WebSession) -> None:
     if not session.csrf_ok(request.headers.get(CSRF_HEADER)):
         raise Forbidden("csrf_failed", "Missing or wrong X-CSRF-Token header.")
-
-
-def login_allowed(state: AppState, request: Request, email: str) -> bool:
-    """Count this attempt for (email, client address); False once over the limit in the window."""
-    client = request.client.host if request.client else "unknown"
-    who = hashlib.sha256(f"{email.strip().lower()}|{client}".encode()).hexdigest()[:40]  # fits any counter
-    bucket = f"login:{who}"
-    return state.rate_counter.hit(bucket, LOGIN_WINDOW_S, time.time()) <= state.settings.login_attempts_per_15min
 
 
 Session = Annotated[WebSession, Depends(require_session)]

@@ -33,3 +33,12 @@ document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
+
+// On a phone the navigation is one row that scrolls sideways: keep the current page's link in view.
+document.addEventListener("DOMContentLoaded", () => {
+  const current = document.querySelector(".top nav a[aria-current=page]");
+  const row = current && current.closest("ul");
+  if (row && row.scrollWidth > row.clientWidth) {
+    row.scrollLeft = current.offsetLeft - row.offsetLeft - (row.clientWidth - current.offsetWidth) / 2;
+  }
+});

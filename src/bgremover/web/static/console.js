@@ -113,13 +113,18 @@
     }
   }
 
+  // As every server-rendered page writes dates: "2026-12-04 15:06 UTC", whatever the browser's locale.
+  function utcIso(text) {
+    return `${new Date(text).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  }
+
   function showResult(task) {
     const after = $("after");
     after.src = task.result.url;
     $("before").src = beforeUrl || task.result.url;
     $("download").href = task.result.url;
     $("download").setAttribute("download", `${task.task_id}.${task.output_format}`);
-    $("result-meta").textContent = `${task.result.width}×${task.result.height} ${task.result.content_type}, ${task.result.bytes} bytes · ${task.credits_charged} credit(s) charged · link expires ${new Date(task.result.expires_at).toLocaleString()}`;
+    $("result-meta").textContent = `${task.result.width}×${task.result.height} ${task.result.content_type}, ${task.result.bytes} bytes · ${task.credits_charged} credit(s) charged · link expires ${utcIso(task.result.expires_at)}`;
     $("result").hidden = false;
     slide();
   }
