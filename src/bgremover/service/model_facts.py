@@ -70,7 +70,6 @@ class ModelFacts:
     quality: QualityVerdict | None  # None: not measured on the baseline's set
     seconds_per_mp: float | None  # None: not benchmarked
     speed_key: str | None
-    figures: list[Figure]  # every raw figure, quality first, labelled
 
 
 def _numbers(d: Mapping[str, Any]) -> dict[str, float]:
@@ -98,7 +97,5 @@ def model_facts(quality: Mapping[str, Any] | None, latency: Mapping[str, Any] | 
                 baselines: Mapping[str, Mapping[str, Any]]) -> ModelFacts:
     speed_key = next((k for k, v in (latency or {}).items()
                       if k.endswith(SPEED_SUFFIX) and isinstance(v, (int, float))), None)
-    figures = [Figure(k, label(k), v) for d in (quality or {}, latency or {}) for k, v in d.items()
-               if isinstance(v, (int, float, str))]
     return ModelFacts(quality_verdict(quality, baselines),
-                      float(latency[speed_key]) if latency and speed_key else None, speed_key, figures)
+                      float(latency[speed_key]) if latency and speed_key else None, speed_key)
