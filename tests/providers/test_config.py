@@ -124,3 +124,14 @@ def test_the_secret_is_never_in_a_repr_str_pickle_error_or_log(issue_file: Path,
     assert "GPU_BOX_KEY" in repr(gpu.api_key), "it says where the key comes from"
     with pytest.raises(TypeError):
         pickle.dumps(gpu)
+
+
+def test_a_provider_is_pinnable_only_when_the_operator_says_so() -> None:
+    raw = {"providers": {"gpu-box": {"kind": "rembg", "url": "http://127.0.0.1:9000", "pinnable": True},
+                         "spare": {"kind": "rembg", "url": "http://127.0.0.1:9001"}}}
+    config = parse_providers(raw, fetch_allowlist=["127.0.0.1/32"])
+    assert (config.providers["gpu-box"].pinnable, config.providers["spare"].pinnable) == (True, False)
+    assert config.providers["local"].pinnable is False
+    raw["providers"]["spare"]["pinnable"] = "yes"
+    with pytest.raises(ProviderConfigError, match=r"\[providers.spare\]: pinnable must be true or false"):
+        parse_providers(raw, fetch_allowlist=["127.0.0.1/32"])

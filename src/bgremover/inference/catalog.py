@@ -70,6 +70,7 @@ class Preset:
 class Catalog:
     models: dict[str, ModelSpec]
     presets: dict[str, Preset]
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)  # peers' measured figures, for comparison
 
     def model(self, model_id: str) -> ModelSpec:
         try:
@@ -135,7 +136,7 @@ def _preset_from(name: str, d: dict[str, Any]) -> Preset:
 def parse_catalog(data: dict[str, Any]) -> Catalog:
     models = {k: _model_from(k, v) for k, v in data.get("models", {}).items()}
     presets = {k: _preset_from(k, v) for k, v in data.get("presets", {}).items()}
-    return Catalog(models=models, presets=presets)
+    return Catalog(models=models, presets=presets, baselines=dict(data.get("baselines", {})))
 
 
 def load_catalog(custom: Path | None = None) -> Catalog:

@@ -9,6 +9,7 @@
     cost_per_image = 0.5          # what the upstream charges us, in our credits
     allow_networks = ["127.0.0.1/32"]   # optional: this provider may sit on these private/loopback networks
     models = { bg-remover = "bg-remover-hq" }   # optional: the upstream's own model for one of ours
+    pinnable = true               # optional: a request may ask for this provider ("provider": "gpu-box")
 
     [routes]
     bg-remover = ["gpu-box", "local"]
@@ -42,7 +43,8 @@ log = logging.getLogger(__name__)
 
 KINDS = ("local", "bgremover", "removebg", "rembg")
 LOCAL = "local"
-_KEYS = {"kind", "url", "api_key_env", "timeout_s", "max_concurrency", "cost_per_image", "allow_networks", "models"}
+_KEYS = {"kind", "url", "api_key_env", "timeout_s", "max_concurrency", "cost_per_image", "allow_networks", "models",
+         "pinnable"}
 _NEEDS_KEY = {"bgremover", "removebg"}
 _DEFAULT_UPSTREAM_MODEL = {"rembg": "u2net"}  # bgremover: our own name; removebg: none (it has one model)
 
@@ -78,6 +80,7 @@ class ProviderSpec:
     cost_per_image: float = 0.0
     allow_networks: tuple[Any, ...] = ()
     models: Mapping[str, str] = field(default_factory=dict)
+    pinnable: bool = False  # the operator lets a request choose this provider (request field "provider")
 
     def upstream_model(self, model: str) -> str | None:
         if model in self.models:
@@ -169,7 +172,8 @@ def _spec(name: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> Provid
                         timeout_s=_number(where, t, "timeout_s", 60.0, minimum=0.1),
                         max_concurrency=int(_number(where, t, "max_concurrency", 4, minimum=1, integer=True)),
                         cost_per_image=_number(where, t, "cost_per_image", 0.0, minimum=0.0),
-                        allow_networks=_networks(where, t.get("allow_networks", [])), models=_models(where, t))
+                        allow_networks=_networks(where, t.get("allow_networks", [])), models=_models(where, t),
+                        pinnable=_flag(where, t, "pinnable"))
 
 
 def _secret(where: str, kind: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> Secret | None:
@@ -195,6 +199,13 @@ def _number(where: str, t: Mapping[str, Any], key: str, default: float, *, minim
         kind = "an integer" if integer else "a number"
         raise ProviderConfigError(f"{where}: {key} must be {kind} >= {minimum:g}, not {value!r}")
     return float(value)
+
+
+def _flag(where: str, t: Mapping[str, Any], key: str) -> bool:
+    value = t.get(key, False)
+    if not isinstance(value, bool):
+        raise ProviderConfigError(f"{where}: {key} must be true or false, not {value!r}")
+    return value
 
 
 def _networks(where: str, value: Any) -> tuple[Any, ...]:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from bgremover import __version__
 from bgremover.config import Settings, load_settings
+from bgremover.providers.config import load_providers
 from bgremover.service.models import ModelCatalog
 from bgremover.service.secret_key import load_secret_key
 from bgremover.service.tasks import TaskQueue
@@ -45,9 +46,13 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     db = Database.from_settings(settings)
     queue = queue or default_queue(settings)
     metrics = Metrics(db, queue)
+    catalog = ModelCatalog(settings)
+    providers = load_providers(settings.providers, fetch_allowlist=settings.fetch_allowlist,
+                               known_models=catalog.catalog.presets)
     state = AppState(settings=settings, db=db, blobs=make_result_store(settings, db),
                      queue=queue, secret=load_secret_key(settings),
-                     models=ModelCatalog(settings), rate_counter=make_rate_counter(db, settings), metrics=metrics)
+                     models=catalog, rate_counter=make_rate_counter(db, settings), metrics=metrics,
+                     providers=providers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

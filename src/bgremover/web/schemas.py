@@ -74,6 +74,29 @@ class TasksPage(BaseModel):
     next_offset: int | None
 
 
+class ProviderHealthPublic(BaseModel):
+    state: Literal["healthy", "degraded", "down", "no traffic"]
+    attempts: int = Field(description="attempts in the window (client errors and skips left out)")
+    success_rate: float | None = Field(None, description="succeeded / attempts; null without traffic")
+    p50_latency_s: float | None = Field(None, description="median round trip of the successful attempts")
+    window_s: float
+
+
+class ModelProviderPublic(BaseModel):
+    name: str = Field(description="a provider of the operator's providers file, or `local` (this server's workers)")
+    kind: str
+    pinnable: bool = Field(description="a request may ask for this provider with `\"provider\": NAME`")
+    health: ProviderHealthPublic
+
+
+class ModelSummary(BaseModel):
+    quality: str | None = Field(None, description="quality in words, against the baseline peer")
+    quality_better: int | None = Field(None, description="measures on which it beats the peer")
+    quality_measures: int | None = None
+    quality_peer: str | None = None
+    seconds_per_mp: float | None = Field(None, description="seconds per 1 MP photo, from `bgremover bench`")
+
+
 class ModelPublic(BaseModel):
     id: str
     credits: int
@@ -84,6 +107,10 @@ class ModelPublic(BaseModel):
     default: bool
     quality: dict[str, float | str] | None = Field(None, description="measured on the evaluation set, when measured")
     latency: dict[str, float | str] | None = Field(None, description="measured by `bgremover bench`, when measured")
+    summary: ModelSummary = Field(default_factory=ModelSummary, description="the figures in a buyer's words")
+    providers: list[ModelProviderPublic] = Field(default_factory=list, description="the route, in the order tried, "
+                                                 "with each provider's health over the last hour")
+    integration: str = ""
 
 
 class ModelsList(BaseModel):

@@ -76,7 +76,7 @@ class DashboardServer(ServiceProcess):
         return get_account(self.db, user.id).credits_available
 
 
-def start_server(root: Path, *, workers: int) -> DashboardServer:
+def start_server(root: Path, *, workers: int, **env: str) -> DashboardServer:
     from bgremover.config import load_settings
     from bgremover.pipeline.remover import Remover
 
@@ -86,7 +86,7 @@ def start_server(root: Path, *, workers: int) -> DashboardServer:
     env = embedded_env(root / "data", BGREMOVER_PAYMENT_WEBHOOK_SECRET=WEBHOOK_SECRET,
                        BGREMOVER_CUSTOM_MODELS=str(root / "presets.toml"), BGREMOVER_DEFAULT_MODEL="bg-remover-fast",
                        BGREMOVER_RATE_LIMIT_PER_MINUTE="10000",
-                       BGREMOVER_READ_RATE_LIMIT_PER_MINUTE="100000")
+                       BGREMOVER_READ_RATE_LIMIT_PER_MINUTE="100000", **env)
     args = ["--workers", str(workers)] if workers else ["--api-only"]
     svc = DashboardServer(mode="embedded", env=env, data_dir=root / "data", log_path=root / "serve.log", args=args)
     return svc.start()  # type: ignore[return-value]

@@ -176,16 +176,20 @@ def test_the_decision_panel_lists_every_public_model_cheapest_first(browser, ser
     ctx = new_context(browser, server)
     page = ctx.new_page()
     page.goto("/models")  # public: choosing a model needs no account
-    ids = page.locator("tr[data-model]").evaluate_all("rs => rs.map(r => r.dataset.model)")
-    prices = [int(c) for c in page.locator("tr[data-model] td.credits").all_inner_texts()]
+    cards = page.locator("article[data-model]")
+    ids = cards.evaluate_all("cs => cs.map(c => c.dataset.model)")
+    prices = [int(c) for c in page.locator("article[data-model] .credits").all_inner_texts()]
     assert ids == [m["id"] for m in api]
     assert prices == sorted(prices) and len(set(prices)) >= 3  # 1, 2 and 3 credits: a real sort
     assert ids.index("zz-middle-test") < ids.index("aa-premium-test")  # by credits, not by name
-    fast = page.locator("tr[data-model='bg-remover-fast']").inner_text()
-    assert "u2netp.onnx" in fast and "Apache-2.0" in fast and "available" in fast and "png, webp" in fast
-    middle = page.locator("tr[data-model='zz-middle-test']").inner_text()  # figures from the catalog's measured table
-    assert "iou 0.93" in middle and "sad 12.5" in middle and "p50_ms 210" in middle  # 4 significant digits
-    agpl = page.locator("tr[data-model='bg-remover-hq-isnet']").inner_text()  # AGPL weights, no opt-in here
+    fast = page.locator("article[data-model='bg-remover-fast']")
+    fast.locator("details.raw summary").click()
+    assert all(t in fast.inner_text() for t in ("u2netp.onnx", "Apache-2.0", "available", "png, webp"))
+    middle = page.locator("article[data-model='zz-middle-test']")  # figures from the catalog's measured table
+    middle.locator("details.raw summary").click()
+    figures = middle.locator("table.figures").inner_text()
+    assert all(t in figures for t in ("iou", "0.93", "sad", "12.5", "p50_ms", "210"))  # 4 significant digits
+    agpl = page.locator("article[data-model='bg-remover-hq-isnet']").inner_text()  # AGPL weights, no opt-in here
     assert "AGPL-3.0" in agpl and "licence not accepted" in agpl
     screenshot(page, "models")
     ctx.close()

@@ -1,7 +1,8 @@
-"""/models: the decision panel. Every public model, cheapest first, with what it costs, how good and how fast
-it measured, what it accepts, its licence, where it runs, whether it is available and how to call it.
+"""/models: the decision panel a buyer reads in ten seconds. One card per public model, cheapest first: price,
+quality in words and one number, speed per 1 MP photo, licence, the providers that serve it with their health
+over the last hour, and how to call it; every raw figure, labelled, one click away.
 
-The rows are the payload of ``GET /api/v1/models`` (same function, same order), joined with the catalog's
+The cards are the payload of ``GET /api/v1/models`` (same function, same order), joined with the catalog's
 model files (where the model runs) and the live median latency of the last 24 hours from the tasks table.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from bgremover.service.model_facts import Figure, label
 from bgremover.service.usage import LiveLatency, live_latency
 from bgremover.web.dashboard.render import render
 from bgremover.web.dashboard.session import MaybeSession
@@ -31,6 +33,12 @@ class PanelRow:
     live: LiveLatency | None
     unavailable_reason: str | None = None  # why it cannot run here, in the operator's terms
 
+    @property
+    def figures(self) -> list[Figure]:
+        """Every raw figure of the API's quality and latency tables, with its human label."""
+        return [Figure(k, label(k), v) for d in (self.model.quality or {}, self.model.latency or {})
+                for k, v in d.items()]
+
 
 def _megabytes(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n else "size unknown"
@@ -44,7 +52,7 @@ def _unavailable_reason(state: StateDep, specs: list[ModelSpec]) -> str:
 
 @router.get("/models")
 async def models_panel(request: Request, state: StateDep, session: MaybeSession) -> Response:
-    listing = list_models(state)
+    listing = await run_in_threadpool(list_models, state)  # reads the tasks table for the providers' health
     live = await run_in_threadpool(live_latency, state.db)
     catalog = state.models.catalog
     rows = []

@@ -20,6 +20,7 @@
       crop: $("crop").checked,
       crop_margin: parseInt($("crop-margin").value || "0", 10),
       bg_color: $("bg-color").value.trim() || null,
+      provider: $("route-field").hidden ? "" : $("provider").value,
     };
     const file = $("source-file").checked;
     return { values, file, url: $("image-url").value.trim(), fileName: file && $("image-file").files[0] ? $("image-file").files[0].name : "photo.jpg" };
@@ -33,6 +34,7 @@
     if (values.crop) out.crop = true;
     if (values.crop_margin) out.crop_margin = values.crop_margin;
     if (values.bg_color) out.bg_color = values.bg_color;
+    if (values.provider) out.provider = values.provider;  // pinned by the user, where the operator allows it
     return out;
   }
 
@@ -68,10 +70,29 @@
   function describeModel() {
     const m = catalog.find((x) => x.id === $("model").value);
     if (!m) { $("model-info").textContent = ""; return; }
-    $("model-info").textContent = `${m.credits} credit${m.credits === 1 ? "" : "s"} per image · ${m.licence} · ${m.description}`;
+    const s = m.summary || {};
+    const facts = [`${m.credits} credit${m.credits === 1 ? "" : "s"} per image`, m.licence];
+    if (s.quality) facts.push(`${s.quality} (${s.quality_better} of ${s.quality_measures})`);
+    if (s.seconds_per_mp != null) facts.push(`${s.seconds_per_mp.toFixed(2)} s per 1 MP photo`);
+    $("model-info").textContent = `${facts.join(" · ")} · ${m.description}`;
     const fmt = $("output-format");
     const keep = fmt.value;
     fmt.replaceChildren(...m.formats.map((f) => new Option(f, f, false, f === keep)));
+    describeRoute(m);
+  }
+
+  // The route: automatic (the operator's order, with failover) or one provider the operator lets users pin.
+  function providerName(p) { return p.name === "local" ? "this server" : p.name; }
+  function describeRoute(m) {
+    const providers = m.providers || [];
+    const pinnable = providers.filter((p) => p.pinnable);
+    const select = $("provider");
+    const keep = select.value;
+    const order = providers.map(providerName).join(" → ");
+    select.replaceChildren(new Option(`automatic: ${order || "this server"}`, ""),
+      ...pinnable.map((p) => new Option(`only ${p.name} (${p.health.state})`, p.name, false, p.name === keep)));
+    $("route-field").hidden = pinnable.length === 0;
+    $("route-info").textContent = select.value ? "Only this provider is tried: no failover." : "Tried in this order; the next one serves when one fails. Charged once, on success.";
   }
 
   async function loadCatalog() {
@@ -207,6 +228,7 @@
     examples();
   }));
   $("model").addEventListener("change", () => { describeModel(); examples(); });
+  $("provider").addEventListener("change", () => { describeRoute(catalog.find((x) => x.id === $("model").value) || {}); examples(); });
   form.addEventListener("input", examples);
   form.addEventListener("change", examples);
   form.addEventListener("submit", submit);
