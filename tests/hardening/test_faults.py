@@ -267,6 +267,7 @@ def in_process_api(data_dir: Path, **settings: Any) -> Iterator[tuple[TestClient
     from bgremover.store.migrate import upgrade
     from bgremover.web.app import create_app
 
+    settings.setdefault("fetch_allow_networks", "127.0.0.1/32")  # as served tests allow: queued, never fetched
     config = load_settings(data_dir=data_dir, **settings)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(config.effective_database_url)

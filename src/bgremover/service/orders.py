@@ -18,20 +18,12 @@ from sqlalchemy import Connection, insert, select, update
 
 from bgremover.config import Settings
 from bgremover.service import credits
-from bgremover.service.errors import ServiceError, ValidationFailed
+from bgremover.service.errors import OrderNotFound, OrderNotPending, ValidationFailed
 from bgremover.store.billing_tables import credit_orders, order_events
 from bgremover.store.database import Database
 from bgremover.store.tables import accounts, utcnow
 
 PENDING, PAID, CANCELED = "pending", "paid", "canceled"
-
-
-class OrderNotFound(ServiceError):
-    code = "order_not_found"
-
-
-class OrderNotPending(ServiceError):
-    code = "order_not_pending"
 
 
 @dataclass(frozen=True)
