@@ -185,9 +185,9 @@ def test_a_full_database_fails_the_task_with_storage_full_and_charges_nothing(jo
 
 def test_a_database_too_full_to_record_the_failure_charges_nothing_and_recovers(jobs_on_a_small_disk):
     """With 8 KiB left, SQLite cannot even record the failure (the refund is a write too): run_task raises
-    StorageFull (the database's error chained), so the queue retries the message. What holds: the task is not charged and did not succeed; it
-    stays ``processing`` with its credits reserved until its lease runs out; once space is freed the reaper
-    re-queues it, it succeeds, and it is charged exactly once."""
+    StorageFull (the database's error chained), so the queue retries the message. What holds: the task is not
+    charged and did not succeed; it stays ``processing`` with its credits reserved until its lease runs out; once
+    space is freed the reaper re-queues it, it succeeds, and it is charged exactly once."""
     from bgremover.errors import StorageFull
     from bgremover.store.space import is_database_full
 

@@ -23,8 +23,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bgremover.service.constant_time import same_secret
-from bgremover.service.errors import WebhookDisabled, WebhookRejected
-from bgremover.service.orders import OrderNotFound, get_order, pay_order_in
+from bgremover.service.errors import OrderNotFound, WebhookRejected
+from bgremover.service.orders import get_order, pay_order_in
 from bgremover.store.billing_tables import credit_orders, payment_events
 from bgremover.store.database import Database
 from bgremover.store.tables import utcnow

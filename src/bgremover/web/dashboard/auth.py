@@ -1,8 +1,9 @@
 """Log in, log out, accept an admin's invitation, and (when ``BGREMOVER_SIGNUP_ENABLED``) sign up.
 
 The login form has no session yet, so it carries no CSRF token; what protects it is SameSite and the
-throttle per email and client address; the invitation form is authorised by its signed link. Logout is a POST with the session's token, so no other site can
-end a user's session. A failed login answers the same for an unknown email and a wrong password.
+throttle per email and client address; the invitation form is authorised by its signed link. Logout is a POST
+with the session's token, so no other site can end a user's session. A failed login answers the same for an
+unknown email and a wrong password.
 """
 from __future__ import annotations
 
