@@ -59,7 +59,8 @@ class ContractServer:
         self.retry_after = "1"
         self.log: list[tuple[float, str, str, int]] = []  # (time, method, path, status)
         self.result_auth: list[str | None] = []
-        self.submissions: list[dict[str, object]] = []  # the fields of each accepted submission  # Authorization header seen on each result download
+        # the fields of each accepted submission; the Authorization header seen on each result download
+        self.submissions: list[dict[str, object]] = []
         self.lock = threading.RLock()
         server = self
 

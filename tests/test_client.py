@@ -82,11 +82,24 @@ def test_wait_backs_off_exponentially(server: ContractServer) -> None:
     assert gaps[-1] > 3 * gaps[0]  # the interval grows (load can jitter single gaps, not the trend)
 
 
-def test_a_429_is_retried_after_its_retry_after(client: Client, server: ContractServer) -> None:
+def test_a_429_is_retried_after_its_retry_after(client: Client, server: ContractServer, monkeypatch) -> None:
+    """The client sleeps what Retry-After asks for (the sleeps of this thread are recorded) before the retry."""
+    import threading
+
+    import bgremover.client
+
+    waits: list[float] = []
+    real_sleep, caller = time.sleep, threading.current_thread()
+
+    def recorded_sleep(seconds: float) -> None:
+        if threading.current_thread() is caller:
+            waits.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(bgremover.client.time, "sleep", recorded_sleep)
     server.throttle_next, server.retry_after = 1, "1"
-    start = time.monotonic()
     task = client.submit(PNG)
-    assert time.monotonic() - start >= 1.0
+    assert waits == [1.0]
     assert task["status"] == "queued"
     assert server.statuses("/api/v1/images/tools/remove-bg") == [429, 202]
 

@@ -8,7 +8,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from bgremover.cli.main import app

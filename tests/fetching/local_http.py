@@ -63,6 +63,8 @@ class LocalServer:
         self.seen: list[tuple[str, str | None]] = []  # (path, Host header)
         self.bytes_sent: dict[str, int] = {}
         self.finished: dict[str, threading.Event] = {}  # drip_feed: set once the whole body went out
+        self.hung_up: dict[str, bool] = {}  # stream_forever: whether the client hung up (True) or the server gave up
+        self._finished: dict[str, threading.Event] = {}
         server = self
 
         class _Handler(http.server.BaseHTTPRequestHandler):
@@ -88,6 +90,10 @@ class LocalServer:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
+
+    def finished(self, name: str) -> threading.Event:
+        """Set when the streaming handler ``name`` has ended (its counts are then final)."""
+        return self._finished.setdefault(name, threading.Event())
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"{self.scheme}://{host}:{self.port}{path}"
@@ -137,10 +143,12 @@ def stream_forever(server: LocalServer, name: str, head: bytes, chunk: bytes, *,
                 sent += len(chunk)
                 if pause_s:
                     time.sleep(pause_s)
+            server.hung_up[name] = False  # the server stopped: it gave up
         except OSError:
-            pass
+            server.hung_up[name] = True  # the client closed the connection while the server was sending
         finally:
             server.bytes_sent[name] = sent
+            server.finished(name).set()
             h.close_connection = True
     return handler
 

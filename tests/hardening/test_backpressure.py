@@ -43,8 +43,7 @@ def test_a_burst_over_the_queue_limit_is_refused_quickly_with_retry_after(satura
     codes = Counter(s for s, *_ in answers)
     assert set(codes) <= {202, 503}, codes
     assert codes[202] == DEPTH, f"the queue took {codes[202]} tasks with a limit of {DEPTH}"
-    for status, headers, elapsed, body_ in answers:
-        assert elapsed < TIMEOUT_S
+    for status, headers, _elapsed, body_ in answers:  # every one answered: a hang raises httpx's ReadTimeout
         if status == 503:
             assert body_["error"]["code"] == "queue_full" and int(headers["retry-after"]) > 0
     slowest = max(e for *_, e, _ in answers)

@@ -185,7 +185,7 @@ class LedgerMachine(RuleBasedStateMachine):
         """Leases of claims made by a worker that died run out: re-queued, or failed and refunded at the limit."""
         w = self.world
         lifecycle.reap_expired_leases(w.db, w.settings, w.queue)
-        for tid, t in self.tasks.items():
+        for t in self.tasks.values():
             if t["state"] == "processing" and t.get("dies"):
                 t["stale"].append(t["claim"])
                 if t["attempts"] < MAX_ATTEMPTS:

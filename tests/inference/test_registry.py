@@ -100,3 +100,18 @@ def test_the_checksum_is_remembered_per_file_version_and_a_changed_file_is_caugh
     assert VerifiedFiles(byo.model_dir).known_digest(path) is None
     with pytest.raises(ModelCorrupt):
         registry_for(byo).get("red")
+
+
+def test_the_shared_sessions_are_bounded_least_recently_used_first(byo, monkeypatch):
+    """The process-wide cache holds at most SHARED_SESSIONS_MAX sessions (here 2): a third drops the one used
+    longest ago, and a registry asking for that one again loads a new session."""
+    from bgremover.inference import registry as shared
+
+    monkeypatch.setattr(shared, "SHARED_SESSIONS_MAX", 2)
+    first = registry_for(byo, threads=1).get("red")
+    second = registry_for(byo, threads=2).get("red")
+    assert registry_for(byo, threads=1).get("red") is first, "shared, and now the most recently used"
+    registry_for(byo, threads=3).get("red")
+    assert len(shared._SHARED) == 2
+    assert registry_for(byo, threads=1).get("red") is first
+    assert registry_for(byo, threads=2).get("red") is not second, "the least recently used was dropped"

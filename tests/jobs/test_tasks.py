@@ -184,21 +184,20 @@ def test_a_full_database_fails_the_task_with_storage_full_and_charges_nothing(jo
 
 
 def test_a_database_too_full_to_record_the_failure_charges_nothing_and_recovers(jobs_on_a_small_disk):
-    """With 8 KiB left, SQLite cannot even record the failure (the refund is a write too): run_task raises the
-    database error, so the queue retries the message. What holds: the task is not charged and did not succeed; it
-    stays ``processing`` with its credits reserved until its lease runs out; once space is freed the reaper
-    re-queues it, it succeeds, and it is charged exactly once."""
-    from sqlalchemy.exc import OperationalError
-
-    from bgremover.service.errors import is_database_full
+    """With 8 KiB left, SQLite cannot even record the failure (the refund is a write too): run_task raises
+    StorageFull (the database's error chained), so the queue retries the message. What holds: the task is not
+    charged and did not succeed; it stays ``processing`` with its credits reserved until its lease runs out; once
+    space is freed the reaper re-queues it, it succeeds, and it is charged exactly once."""
+    from bgremover.errors import StorageFull
+    from bgremover.store.space import is_database_full
 
     jobs = jobs_on_a_small_disk
     ctx = jobs.context()
     acc, task = _submit(jobs, noisy_jpeg())
     filler = fill(ctx.settings.data_dir, leave=8 * 1024)
-    with pytest.raises(OperationalError) as raised:
+    with pytest.raises(StorageFull) as raised:
         run_task(ctx, task.id)
-    assert is_database_full(raised.value)
+    assert raised.value.__cause__ is not None and is_database_full(raised.value.__cause__)
     stuck = get_task(ctx.db, task.id)
     assert (stuck.status, stuck.credits_charged) == ("processing", 0)
     held = credits.balance(ctx.db, account_id=acc)

@@ -58,7 +58,8 @@ def test_an_ensemble_of_one_model_with_weight_is_that_models_map(remover):
                                   model_map(rgb, "u2netp", remover.registry))
 
 
-def test_small_models_keep_their_arenas_unless_the_photo_is_huge_or_a_model_too_large_for_one_runs_beside_them(remover, model_dir):
+def test_small_models_keep_their_arenas_unless_the_photo_is_huge_or_a_model_too_large_for_one_runs_beside_them(
+        remover, model_dir):
     from dataclasses import replace
 
     from bgremover.inference.session import ARENA_MAX_SIDE, OnnxSegmenter

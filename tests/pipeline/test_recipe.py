@@ -50,7 +50,8 @@ def test_an_empty_recipe_weighs_the_presets_models_equally_and_uses_the_defaults
 
 
 @pytest.mark.parametrize("table, message", [
-    ({"fllip": True}, "unknown recipe key(s) fllip; accepted: flip, foreground, input_size, matting, refine, rule, weights"),
+    ({"fllip": True},
+     "unknown recipe key(s) fllip; accepted: flip, foreground, input_size, matting, refine, rule, weights"),
     ({"refine": {"radius": 2, "sigma": 1}}, "unknown key(s) sigma in recipe.refine; accepted: method"),
     ({"foreground": {"methd": "none"}}, "unknown key(s) methd in recipe.foreground"),
     ({"refine": "guided"}, "recipe.refine must be a table"),

@@ -16,8 +16,17 @@ SETTINGS = load_settings(credit_packs="100=5.00")
 
 
 def test_a_signature_made_with_the_secret_over_timestamp_and_body_verifies():
+    """The signature is HMAC-SHA256 over ``timestamp.body`` (what a provider computes, recomputed here with the
+    standard library); it verifies up to the tolerance, and one second later the same request is a replay."""
+    import hashlib
+    import hmac
+
     body, now = b'{"id": "evt_1"}', 1_700_000_000
-    verify(SECRET, timestamp=str(now), signature=sign(SECRET, now, body), body=body, tolerance_s=300, now=now + 299)
+    expected = "sha256=" + hmac.new(SECRET.encode(), b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert sign(SECRET, now, body) == expected
+    assert verify(SECRET, timestamp=str(now), signature=expected, body=body, tolerance_s=300, now=now + 300) is None
+    with pytest.raises(WebhookRejected, match="replay"):
+        verify(SECRET, timestamp=str(now), signature=expected, body=body, tolerance_s=300, now=now + 301)
 
 
 @pytest.mark.parametrize("case", ["other secret", "other body", "other timestamp", "missing", "not a number"])

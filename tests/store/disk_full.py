@@ -20,6 +20,7 @@ import pytest
 
 from sqlalchemy.exc import DBAPIError
 
+from bgremover.errors import StorageFull
 from bgremover.store.results import DatabaseResultStore, LocalResultStore
 
 DEV_FULL = Path("/dev/full")
@@ -74,8 +75,9 @@ def fill_database(store: DatabaseResultStore, sizes: tuple[int, ...]) -> tuple[l
         for n in range(10_000):
             try:
                 store.put(f"filler-{size}-{n}", os.urandom(size))
-            except DBAPIError as exc:
-                last = exc
+            except StorageFull as exc:  # the store's edge maps a full database; the database's error is the cause
+                assert isinstance(exc.__cause__, DBAPIError), exc.__cause__
+                last = exc.__cause__
                 break
             stored.append(f"filler-{size}-{n}")
         else:

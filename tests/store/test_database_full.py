@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from bgremover.service.errors import StorageFull, disk_full_as_storage_full, is_database_full, is_disk_full
+from bgremover.errors import StorageFull
+from bgremover.store.space import disk_full_as_storage_full, is_database_full, is_disk_full
 from bgremover.store.database import Database
 from bgremover.store.migrate import upgrade
 from bgremover.store.results import DatabaseResultStore

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from bgremover.errors import StorageFull
 from bgremover.store.results import DatabaseResultStore, LocalResultStore
 from store.disk_full import partials_on_dev_full, tiny_tmpfs
 
@@ -64,14 +65,15 @@ def test_sweep_is_a_no_op_on_the_database_store(db):
 
 
 def test_a_full_disk_fails_the_put_and_loses_nothing(tmp_path, monkeypatch):
-    """ENOSPC from the kernel (the write goes to /dev/full): put raises it, the earlier result under the key is
-    intact, and the temporary file is gone, so a full disk never leaves half a result or a stray ``.tmp-*``."""
+    """ENOSPC from the kernel (the write goes to /dev/full): put raises StorageFull (ENOSPC its cause), the earlier
+    result under the key is intact, and the temporary file is gone, so a full disk never leaves half a result or a
+    stray ``.tmp-*``."""
     store = LocalResultStore(tmp_path / "r")
     store.put("a.png", b"the earlier result")
     handed = partials_on_dev_full(monkeypatch, store)
-    with pytest.raises(OSError) as caught:
+    with pytest.raises(StorageFull) as caught:
         store.put("a.png", b"a new result" * 1000)
-    assert caught.value.errno == errno.ENOSPC
+    assert isinstance(caught.value.__cause__, OSError) and caught.value.__cause__.errno == errno.ENOSPC
     assert handed, "the write did not go to /dev/full (the test proves nothing)"
     assert [p.name for p in (tmp_path / "r").iterdir()] == ["a.png"]
     assert store.get("a.png") == b"the earlier result"
@@ -81,9 +83,9 @@ def test_a_full_tmpfs_fails_the_put_and_gives_the_space_back(tmp_path):
     """The same on a real 64 KiB file system: the failed write's blocks are freed, so a small put fits after."""
     with tiny_tmpfs(tmp_path / "r") as root:
         store = LocalResultStore(root)
-        with pytest.raises(OSError) as caught:
+        with pytest.raises(StorageFull) as caught:
             store.put("big.png", b"\xff" * 1_000_000)
-        assert caught.value.errno == errno.ENOSPC
+        assert isinstance(caught.value.__cause__, OSError) and caught.value.__cause__.errno == errno.ENOSPC
         assert list(root.iterdir()) == []
         store.put("small.png", b"\xff" * 32_000)
         assert store.get("small.png") == b"\xff" * 32_000

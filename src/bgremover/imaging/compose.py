@@ -94,7 +94,8 @@ def _over_color(fg: np.ndarray, alpha: np.ndarray, a8: np.ndarray, color: tuple[
     af = alpha[..., None]
     if a == 255:
         rgb = fg.astype(np.float32) * af + bg * (1.0 - af)
-        return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+        out: np.ndarray = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+        return out
     bg_a = a / 255.0
     out_a = af + bg_a * (1.0 - af)  # Porter-Duff over, straight (not premultiplied) colours
     rgb = (fg.astype(np.float32) * af + bg * (bg_a * (1.0 - af))) / np.maximum(out_a, 1e-6)

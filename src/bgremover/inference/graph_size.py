@@ -54,7 +54,8 @@ def rescale_graph(model_bytes: bytes, native: int, size: int) -> bytes:
             target = value * size / native
             if not np.allclose(target, np.round(target)):
                 raise ModelError(f"the graph cannot run at {size} px: an upsampling target of {value.tolist()} px at "
-                                 f"{native} px would be {target.tolist()} px; use a multiple of {native // value.min()}")
+                                 f"{native} px would be {target.tolist()} px; "
+                                 f"use a multiple of {native // value.min()}")
             const.attribute[0].t.CopyFrom(numpy_helper.from_array(np.round(target).astype(value.dtype)))
             scaled.add(name)
     for tensor in list(graph.input) + list(graph.output):
@@ -65,7 +66,7 @@ def rescale_graph(model_bytes: bytes, native: int, size: int) -> bytes:
         elif len(dims) == 4:  # a side output at a fraction of the input: let the runtime infer it
             dims[2].dim_param, dims[3].dim_param = "h", "w"
     del graph.value_info[:]  # shapes recorded for the native size no longer hold
-    return model.SerializeToString()
+    return bytes(model.SerializeToString())
 
 
 def resized_graph(model_path: Path, sha256: str, native: int, size: int, cache_dir: Path) -> Path:

@@ -2,12 +2,14 @@
 
 Sessions are shared by every registry in the process (keyed by spec, file version and thread count):
 a u2net session holds a few hundred MB, and a worker, the CLI or a test suite that builds several
-``Remover`` objects should pay for it once. The checksum at load is remembered per file version
+``Remover`` objects should pay for it once. The shared cache is an LRU of ``SHARED_SESSIONS_MAX``
+sessions. The checksum at load is remembered per file version
 (:mod:`bgremover.inference.checksums`), so a restart does not hash 176 MB again.
 """
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +22,13 @@ from bgremover.inference.session import OnnxSegmenter
 
 __all__ = ["SegmenterRegistry", "sha256_file"]
 
-_SHARED: dict[tuple[ModelSpec, str, int, int, int], OnnxSegmenter] = {}
+# At most this many sessions are shared, least recently used dropped first: every catalog model at its own
+# size and the IS-Net preset's resized graph fit (the presets run 4 models at 5 sizes), while a process that
+# cycles through files or sizes (a new file version, a test suite) cannot hold an unbounded number of
+# sessions of a few hundred MB each. A registry keeps its own references, so dropping one here only means
+# the next registry to ask loads it again.
+SHARED_SESSIONS_MAX = 8
+_SHARED: OrderedDict[tuple[ModelSpec, str, int, int, int], OnnxSegmenter] = OrderedDict()
 _SHARED_LOCK = threading.Lock()
 
 
@@ -33,6 +41,10 @@ def _shared_segmenter(spec: ModelSpec, path: Path, threads: int, optimized_dir: 
         if seg is None:
             seg = OnnxSegmenter(spec, path, threads=threads, optimized_dir=optimized_dir, verified=verified)
             _SHARED[key] = seg
+            while len(_SHARED) > SHARED_SESSIONS_MAX:
+                _SHARED.popitem(last=False)
+        else:
+            _SHARED.move_to_end(key)
         return seg
 
 
@@ -47,7 +59,7 @@ class SegmenterRegistry:
         self.accept_licenses = {x.lower() for x in accept_licenses}
         self.verify = verify
         self.verified = VerifiedFiles(self.model_dir)
-        self._loaded: dict[str, OnnxSegmenter] = {}
+        self._loaded: dict[tuple[str, int | None], OnnxSegmenter] = {}
         self._lock = threading.Lock()
 
     def is_available(self, model_id: str) -> bool:

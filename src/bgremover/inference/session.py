@@ -115,7 +115,7 @@ class OnnxSegmenter:
         # U²-Net); the same result within 2 levels, and the resize of a 4 MP photo takes 26 ms, not 34
         im = Image.fromarray(rgb).resize((size, size), _RESAMPLE.get(s.resize, Image.Resampling.BILINEAR),
                                          reducing_gap=3.0)
-        x = np.asarray(im, dtype=np.float32)
+        x: np.ndarray = np.asarray(im, dtype=np.float32)
         if s.value_scale == "max":
             x = x / max(float(x.max()), 1e-6)
         else:

@@ -43,7 +43,7 @@ class MattingParams:
 def trimap_of(alpha: np.ndarray, band: tuple[float, float], widen: int) -> np.ndarray:
     """Trimap (float64: 0 background, 1 foreground, 0.5 unknown) from a soft alpha."""
     lo, hi = band
-    unknown = ((alpha > lo) & (alpha < hi)).astype(np.uint8)
+    unknown: np.ndarray = ((alpha > lo) & (alpha < hi)).astype(np.uint8)
     if widen:
         unknown = cv2.dilate(unknown, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * widen + 1,) * 2))
     trimap = (alpha >= hi).astype(np.float64)
@@ -57,7 +57,8 @@ def solve_band(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
 
     if not ((trimap == 0).any() and (trimap == 1).any()):
         return trimap.copy()  # nothing to propagate from one side: the solver has no unique answer
-    return estimate_alpha_cf(image, trimap, cg_kwargs={"maxiter": 500})
+    alpha: np.ndarray = estimate_alpha_cf(image, trimap, cg_kwargs={"maxiter": 500})
+    return alpha
 
 
 def matte_band(rgb: np.ndarray, alpha: np.ndarray, params: MattingParams) -> np.ndarray:

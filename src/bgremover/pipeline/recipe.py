@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from bgremover.errors import CatalogInvalid
 from bgremover.inference.catalog import Preset
 from bgremover.inference.registry import SegmenterRegistry
 from bgremover.pipeline.ensemble import RULES, ensemble_map
@@ -37,7 +38,7 @@ from bgremover.pipeline.matting import MattingParams, matte_band
 from bgremover.pipeline.refine import RefineParams, refine_alpha
 
 
-class RecipeError(ValueError):
+class RecipeError(CatalogInvalid, ValueError):
     """A preset's recipe table is malformed (an operator's catalog error, found at load time)."""
 
 

@@ -51,7 +51,8 @@ def box(x: np.ndarray, radius: int) -> np.ndarray:
     return cv2.boxFilter(x, -1, (k, k), borderType=cv2.BORDER_REFLECT)
 
 
-def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int,
+                        eps: float) -> tuple[list[np.ndarray], np.ndarray]:
     """Colour guided filter (He et al. 2013): per-pixel ``a`` (3 planes) and ``b``, already
     box-averaged, such that the filtered map is ``a[0] r + a[1] g + a[2] b + b``."""
     ch = [np.ascontiguousarray(guide[..., c]) for c in range(3)]
@@ -60,7 +61,7 @@ def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: fl
     cov = [box(c * src, radius) - m * mean_p for c, m in zip(ch, mean_i)]
 
     def var(i: int, j: int) -> np.ndarray:
-        v = box(ch[i] * ch[j], radius) - mean_i[i] * mean_i[j]
+        v: np.ndarray = box(ch[i] * ch[j], radius) - mean_i[i] * mean_i[j]
         return v + np.float32(eps) if i == j else v
 
     rr, rg, rb, gg, gb, bb = var(0, 0), var(0, 1), var(0, 2), var(1, 1), var(1, 2), var(2, 2)

@@ -109,7 +109,7 @@ class Remover:
     def matte(self, rgb: np.ndarray, model: str | None = None) -> Matte:
         return run_recipe(rgb, self.preset(model), self.registry)
 
-    def remove(self, data: bytes, options: CutoutOptions | None = None, **kw: object) -> Cutout:
+    def remove(self, data: bytes, options: CutoutOptions | None = None, /, **kw: object) -> Cutout:
         # keyword options alone, or on top of an options object
         opts = replace(options, **kw) if options else CutoutOptions(**kw)  # type: ignore[arg-type]
         opts.validate()

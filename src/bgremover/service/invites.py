@@ -15,16 +15,12 @@ from sqlalchemy import select, update
 
 from bgremover.service.accounts import Account, _account, _hasher
 from bgremover.service.constant_time import same_secret
-from bgremover.service.errors import ServiceError
+from bgremover.service.errors import InviteInvalid
 from bgremover.service.web_sessions import check_new_password
 from bgremover.store.database import Database
 from bgremover.store.tables import accounts
 
 INVITE_TTL_S = 7 * 24 * 3600
-
-
-class InviteInvalid(ServiceError):
-    code = "invite_invalid"
 
 
 def _signature(secret: bytes, account_id: int, expires: int, password_hash: str | None) -> str:

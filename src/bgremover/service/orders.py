@@ -13,25 +13,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from bgremover.config import Settings
 from bgremover.service import credits
-from bgremover.service.errors import ServiceError, ValidationFailed
+from bgremover.service.errors import OrderNotFound, OrderNotPending, ValidationFailed
 from bgremover.store.billing_tables import credit_orders, order_events
 from bgremover.store.database import Database
 from bgremover.store.tables import accounts, utcnow
 
 PENDING, PAID, CANCELED = "pending", "paid", "canceled"
-
-
-class OrderNotFound(ServiceError):
-    code = "order_not_found"
-
-
-class OrderNotPending(ServiceError):
-    code = "order_not_pending"
 
 
 @dataclass(frozen=True)
@@ -147,7 +140,7 @@ def cancel_order(db: Database, *, order_id: str, account_id: int | None, source:
     return get_order(db, order_id)
 
 
-def _load(conn: Connection, cond: list, limit: int) -> list[Order]:
+def _load(conn: Connection, cond: list[Any], limit: int) -> list[Order]:
     rows = conn.execute(select(credit_orders, accounts.c.email)
                         .join(accounts, accounts.c.id == credit_orders.c.account_id).where(*cond)
                         .order_by(credit_orders.c.created_at.desc(), credit_orders.c.id).limit(limit)).all()

@@ -23,8 +23,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bgremover.service.constant_time import same_secret
-from bgremover.service.errors import ServiceError
-from bgremover.service.orders import OrderNotFound, get_order, pay_order_in
+from bgremover.service.errors import OrderNotFound, WebhookRejected
+from bgremover.service.orders import get_order, pay_order_in
 from bgremover.store.billing_tables import credit_orders, payment_events
 from bgremover.store.database import Database
 from bgremover.store.tables import utcnow
@@ -34,15 +34,6 @@ SIGNATURE_HEADER = "X-Payment-Signature"
 PAID_EVENT = "payment.succeeded"
 
 log = logging.getLogger(__name__)
-
-
-class WebhookRejected(ServiceError):
-    """The request is not a genuine, fresh, well-formed event from the provider; nothing changed."""
-    code = "webhook_rejected"
-
-
-class WebhookDisabled(ServiceError):
-    code = "webhook_disabled"
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

@@ -24,7 +24,8 @@ class TaskFigures:
 def task_figures(db: Database, *, window: timedelta = LATENCY_WINDOW) -> TaskFigures:
     since = utcnow() - window
     with db.read() as conn:
-        counted = dict(conn.execute(select(tasks.c.status, func.count()).group_by(tasks.c.status)).all())
+        counted: dict[str, int] = dict(
+            conn.execute(select(tasks.c.status, func.count()).group_by(tasks.c.status)).all())
         failures = conn.execute(select(tasks.c.error_code, func.count()).where(tasks.c.status == FAILED)
                                 .group_by(tasks.c.error_code)).all()
         busy = conn.execute(select(func.coalesce(func.sum(tasks.c.busy_s), 0.0))).scalar_one()

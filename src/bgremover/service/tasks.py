@@ -89,6 +89,11 @@ class TaskRecord:
     def final(self) -> bool:
         return self.status in FINAL
 
+    @property
+    def result_available(self) -> bool:
+        """Succeeded, and its result not yet past its expiry."""
+        return self.status == SUCCEEDED and self.result_expires_at is not None and self.result_expires_at > utcnow()
+
 
 def record(row: Any) -> TaskRecord:
     m = dict(row._mapping)

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, text
 
 from bgremover.config import Settings
 from bgremover.store.engine import engine_from_settings, make_engine
+from bgremover.store.space import disk_full_as_storage_full
 
 
 class Database:
@@ -28,8 +29,9 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One transaction that may write; committed on success, rolled back on error."""
-        with self.engine.begin() as conn:
+        """One transaction that may write; committed on success, rolled back on error. A database out of space
+        raises StorageFull (its error chained), here and nowhere else."""
+        with disk_full_as_storage_full(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager

@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select
 from bgremover.config import Settings
 from bgremover.store.base import ResultStore
 from bgremover.store.database import Database
+from bgremover.store.space import disk_full_as_storage_full
 from bgremover.store.tables import result_blobs, utcnow
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -41,7 +42,12 @@ class LocalResultStore:
         return tempfile.mkstemp(dir=self.root, prefix=_TMP_PREFIX)
 
     def put(self, key: str, data: bytes) -> None:
-        """All the bytes under ``key``, or (disk full included) an OSError, the old value intact and no ``.tmp-*``."""
+        """All the bytes under ``key``, or an error (a full disk: StorageFull), the old value intact and no
+        ``.tmp-*`` left."""
+        with disk_full_as_storage_full():
+            self._put(key, data)
+
+    def _put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         fd, tmp = self._new_partial()
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -17,6 +18,7 @@ from bgremover.config import Settings, load_settings
 from bgremover.providers.config import load_providers
 from bgremover.service.models import ModelCatalog
 from bgremover.service.secret_key import load_secret_key
+from bgremover.service.task_stats import task_figures
 from bgremover.service.tasks import TaskQueue
 from bgremover.store.database import Database
 from bgremover.store.ratelimit import make_rate_counter
@@ -45,7 +47,7 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     settings = settings or load_settings()
     db = Database.from_settings(settings)
     queue = queue or default_queue(settings)
-    metrics = Metrics(db, queue)
+    metrics = Metrics(partial(task_figures, db), queue)
     catalog = ModelCatalog(settings)
     providers = load_providers(settings.providers, fetch_allowlist=settings.fetch_allowlist,
                                known_models=catalog.catalog.presets)

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from bgremover.errors import BgRemoverError
-from bgremover.service.errors import QueueFull, RateLimited, Unauthorized, is_database_full
+from bgremover.service.errors import QueueFull, RateLimited, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "model_corrupt": ErrorSpec(500, "task", "The model file on the server fails its checksum (operator: re-fetch "
                                             "it)."),
     "model_fetch_failed": ErrorSpec(500, "task", "The server could not fetch the model's weights."),
+    "catalog_invalid": ErrorSpec(500, "task", "The operator's model catalog is malformed (a preset's recipe)."),
     "account_not_found": ErrorSpec(404, "http", "No such account (administration)."),
     "account_exists": ErrorSpec(409, "http", "An account with this email exists already (administration)."),
     "key_not_found": ErrorSpec(404, "http", "No such API key (administration)."),
@@ -193,10 +194,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(405, _method_not_allowed)  # a status handler wins over the class handler above
 
     async def _database_down(_req: Request, exc: Exception) -> JSONResponse:
-        # a transaction that failed on a lost, locked or full database rolled back whole: safe to retry
-        if is_database_full(exc):  # up, but out of space: the operator must free some, waiting will not do
-            log.error("no space left in the database: %s", getattr(exc, "orig", None) or type(exc).__name__)
-            return error_response("storage_full", "the server has no space left to store data; try again later")
+        # a transaction that failed on a lost or locked database rolled back whole: safe to retry (a full one
+        # raised StorageFull at the store's edge, answered 507 by the handler above)
         log.warning("database unavailable: %s", type(exc).__name__)
         return error_response("service_unavailable", "the database is briefly unavailable; retry shortly",
                               headers={"Retry-After": "2"})

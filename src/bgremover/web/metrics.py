@@ -6,23 +6,22 @@ that every process shares.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
 from bgremover.service.outcomes import QUEUED
-from bgremover.service.task_stats import task_figures
-from bgremover.store.database import Database
+from bgremover.service.task_stats import TaskFigures
 
 
 class TaskCollector(Collector):
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, read_figures: Callable[[], TaskFigures]) -> None:
+        self.read_figures = read_figures
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | SummaryMetricFamily]:
-        figures = task_figures(self.db)
+        figures = self.read_figures()
         depth = GaugeMetricFamily("bgremover_queue_depth", "Tasks waiting for a worker.")
         depth.add_metric([], figures.by_status[QUEUED])
         yield depth
@@ -66,7 +65,7 @@ class QueueCollector(Collector):
 class Metrics:
     """One registry per app (no global state), so several apps can live in one process (tests)."""
 
-    def __init__(self, db: Database, queue: Any = None) -> None:
+    def __init__(self, read_figures: Callable[[], TaskFigures], queue: Any = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("bgremover_http_requests", "HTTP requests.", ["method", "route", "status"],
                                 registry=self.registry)
@@ -74,6 +73,6 @@ class Metrics:
                                   ["route"], registry=self.registry)
         self.submitted = Counter("bgremover_tasks_submitted", "Tasks accepted by this API process.", ["model"],
                                  registry=self.registry)
-        self.registry.register(TaskCollector(db))
+        self.registry.register(TaskCollector(read_figures))
         if hasattr(queue, "pending"):
             self.registry.register(QueueCollector(queue))

@@ -4,15 +4,14 @@ from __future__ import annotations
 from fastapi import Request
 
 from bgremover.service.results import result_url_query
-from bgremover.service.tasks import SUCCEEDED, TaskRecord
-from bgremover.store.tables import utcnow
+from bgremover.service.tasks import TaskRecord
 from bgremover.web.schemas import ErrorBody, TaskPublic, TaskResult
 from bgremover.web.state import AppState
 
 
 def task_public(state: AppState, request: Request, task: TaskRecord) -> TaskPublic:
     result = None
-    if task.status == SUCCEEDED and task.result_expires_at is not None and task.result_expires_at > utcnow():
+    if task.result_available and task.result_expires_at is not None:
         base = (state.settings.public_url or str(request.base_url)).rstrip("/")
         url = f"{base}/api/v1/tasks/{task.id}/result?{result_url_query(state.secret, task)}"
         result = TaskResult(url=url, content_type=task.result_content_type or "", width=task.result_width or 0,

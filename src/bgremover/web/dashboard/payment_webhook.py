@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from bgremover.service.payment_webhook import (SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookDisabled, WebhookRejected,
-                                               handle_event, verify)
+from bgremover.service.errors import WebhookDisabled, WebhookRejected
+from bgremover.service.payment_webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, handle_event, verify
 from bgremover.web.deps import StateDep
 
 router = APIRouter(tags=["billing"])
