@@ -15,4 +15,4 @@ worker.guard_network()
 webbrowser.open = lambda *a, **k: False  # rembg s opens a browser at start-up
 
 sys.argv = ["rembg", "s", "--host", "127.0.0.1", "--port", port, "--log_level", "warning", "--threads", "2"]
-import rembg.cli  # noqa: F401  (the module runs its click group on import)
+import rembg.cli  # noqa: E402, F401  (the module runs its click group on import)

@@ -48,7 +48,8 @@ def removebg_app(remover: Remover, api_key: str, credits: list[int]) -> FastAPI:
         except InvalidImage:
             return _error(400, "Failed to read the supplied image", "invalid_image")
         body = cut.data
-        if str(form.get("size", "preview")) in ("preview", "small", "regular") and cut.width * cut.height > PREVIEW_PIXELS:
+        preview = str(form.get("size", "preview")) in ("preview", "small", "regular")
+        if preview and cut.width * cut.height > PREVIEW_PIXELS:
             im = Image.open(io.BytesIO(body))
             scale = (PREVIEW_PIXELS / (cut.width * cut.height)) ** 0.5
             im = im.resize((max(1, int(cut.width * scale)), max(1, int(cut.height * scale))))

@@ -16,7 +16,8 @@ app = typer.Typer(help="bgremover: background removal with real alpha mattes —
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 # Each module has ``register(app)``; the order is the order of ``--help``.
-COMMAND_MODULES = ["remove", "models", "evaluate", "bench", "drip", "cores", "loadtest", "serve", "worker", "admin", "db", "api"]
+COMMAND_MODULES = ["remove", "models", "evaluate", "bench", "drip", "cores", "loadtest", "serve", "worker", "admin",
+                   "db", "api"]
 
 
 def _version(value: bool) -> None:

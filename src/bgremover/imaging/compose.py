@@ -33,10 +33,11 @@ def parse_color(text: str) -> tuple[int, int, int, int]:
         rgba = ImageColor.getcolor(stripped, "RGBA") if stripped and not stripped.startswith("#") else None
     except ValueError:
         rgba = None
-    if rgba is None:
+    if not isinstance(rgba, tuple) or len(rgba) != 4:
         raise ValueError(f"not a colour: {text[:40]!r} (use a CSS colour name such as 'white', "
                          "#rrggbb or #rrggbbaa)")
-    return tuple(rgba)  # type: ignore[return-value]
+    r, g, b, a = rgba
+    return r, g, b, a
 
 
 def subject_box(alpha: np.ndarray, margin: int = 0, threshold: float = 0.05) -> tuple[int, int, int, int] | None:

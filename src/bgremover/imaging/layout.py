@@ -151,8 +151,9 @@ def place_subject(fg: np.ndarray, alpha: np.ndarray, scale: float | None,
         m, interp = np.array([[1, 0, shift_x], [0, 1, shift_y]], np.float32), cv2.INTER_LINEAR
     else:
         m, interp = np.array([[factor, 0, shift_x], [0, factor, shift_y]], np.float32), cv2.INTER_LINEAR
-    warp = lambda img: cv2.warpAffine(img, m, (w, h), flags=interp, borderMode=cv2.BORDER_CONSTANT,
-                                      borderValue=0)
+    def warp(img: np.ndarray) -> np.ndarray:
+        return cv2.warpAffine(img, m, (w, h), flags=interp, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
     return warp(fg), warp(alpha)
 
 

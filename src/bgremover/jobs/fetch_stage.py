@@ -20,7 +20,6 @@ from bgremover.jobs.queue import HueyTaskQueue, make_huey
 from bgremover.service import fetch_stage
 from bgremover.service.fetch_run import run_fetch
 from bgremover.service.processing import WorkerContext
-from bgremover.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +67,12 @@ class StagedTaskQueue(HueyTaskQueue):
     died is fetched again, and one whose input is already stored goes straight to the model.
     """
 
-    def __init__(self, huey: Any, process_task: Any, fetch: FetchStage, db: Callable[[], Database]) -> None:
+    def __init__(self, huey: Any, process_task: Any, fetch: FetchStage, needs_fetch: Callable[[str], bool]) -> None:
         super().__init__(huey, process_task)
-        self.fetch, self._db = fetch, db
+        self.fetch, self._needs_fetch = fetch, needs_fetch
 
     def enqueue(self, task_id: str) -> None:
-        if fetch_stage.needs_fetch(self._db(), task_id):
+        if self._needs_fetch(task_id):
             self.fetch.enqueue(task_id)
         else:
             super().enqueue(task_id)

@@ -38,7 +38,8 @@ class Jobs:
         self.process_task = huey.task(name=PROCESS_TASK, retries=20, retry_delay=3)(self._process_task)
         # URL tasks are downloaded by the fetch stage (jobs/fetch_stage.py) and come back here with their input
         self.fetch = FetchStage(settings, self.context, self.process_task)
-        self.queue = StagedTaskQueue(huey, self.process_task, self.fetch, lambda: self.context().db)
+        self.queue = StagedTaskQueue(huey, self.process_task, self.fetch,
+                                     lambda task_id: needs_fetch(self.context().db, task_id))
 
     def context(self) -> WorkerContext:
         if self._ctx is None or self._pid != os.getpid():

@@ -144,7 +144,8 @@ class Remover:
                                 max_pixels=self.settings.max_image_pixels)
         else:
             on_white = opts.format == "jpg" and opts.channels == "rgba" and not opts.bg_color  # JPEG has no alpha
-            pixels = compose_cutout(fg, alpha, channels=opts.channels, bg_color="#ffffff" if on_white else opts.bg_color)
+            fill = "#ffffff" if on_white else opts.bg_color
+            pixels = compose_cutout(fg, alpha, channels=opts.channels, bg_color=fill)
         if opts.format == "zip":
             return "zip", pixels
         fmt = opts.format

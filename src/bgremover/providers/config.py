@@ -150,7 +150,8 @@ def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 def _spec(name: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> ProviderSpec:
     where = f"[providers.{name}]"
     if unknown := set(t) - _KEYS:
-        raise ProviderConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_KEYS))}")
+        raise ProviderConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
+                                  f"known: {', '.join(sorted(_KEYS))}")
     kind = t.get("kind")
     if kind not in KINDS:
         raise ProviderConfigError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -238,7 +239,8 @@ def _check_address(spec: ProviderSpec, fetch_allowlist: list[str], getaddrinfo: 
         log.warning("provider %s: %s (checked again at each call)", spec.name, exc.message)
 
 
-def _route(model: str, names: Any, providers: Mapping[str, ProviderSpec], known: Iterable[str] | None) -> tuple[str, ...]:
+def _route(model: str, names: Any, providers: Mapping[str, ProviderSpec],
+           known: Iterable[str] | None) -> tuple[str, ...]:
     where = f"[routes] {model}"
     if known is not None and model not in set(known):
         raise ProviderConfigError(f"{where}: no such model on this endpoint (see `bgremover models list`)")

@@ -77,7 +77,8 @@ def check_cutout(body: bytes, expect: PreparedInput, provider: str) -> tuple[np.
         has_alpha = mode in _ALPHA_MODES or (mode == "P" and b"tRNS" in body[:4096])
         got = decode_image(body, max_bytes=len(body), max_pixels=expect.max_pixels * 2)
     except (InvalidImage, OSError, ValueError, SyntaxError):
-        raise UpstreamUnavailable(f"{provider}: answered a truncated or undecodable image", reason="bad_result") from None
+        raise UpstreamUnavailable(f"{provider}: answered a truncated or undecodable image",
+                                  reason="bad_result") from None
     want = expect.decoded
     if (got.width, got.height) != (want.width, want.height):
         raise UpstreamUnavailable(f"{provider}: answered {got.width}x{got.height}, the photo is "

@@ -75,7 +75,8 @@ class _Slot:
 class Router:
     """One per process; thread-safe. ``local_run`` is the engine call for the ``local`` provider."""
 
-    def __init__(self, config: ProvidersConfig, *, fetch_allowlist: Iterable[str] = (), local_run: LocalRun | None = None,
+    def __init__(self, config: ProvidersConfig, *, fetch_allowlist: Iterable[str] = (),
+                 local_run: LocalRun | None = None,
                  breaker_failures: int = 5, breaker_cooldown_s: float = 30.0, deadline_s: float = 180.0,
                  max_image_bytes: int = 25 * 1024 * 1024, max_image_pixels: int = 36_000_000,
                  metrics: ProviderMetrics | None = None, getaddrinfo: GetAddrInfo | None = None) -> None:

@@ -65,7 +65,8 @@ class PinnedHttp:
             addresses = resolve_target(self.target, self.policy, getaddrinfo=self.getaddrinfo)
         except ForbiddenAddress as exc:
             log.error("provider %s refused by the SSRF policy at connection time: %s", name, exc.message)
-            raise UpstreamUnavailable(f"{name}: its address is refused by the SSRF policy", reason="forbidden") from None
+            raise UpstreamUnavailable(f"{name}: its address is refused by the SSRF policy",
+                                      reason="forbidden") from None
         except ImageFetchFailed:
             raise UpstreamUnavailable(f"{name}: its host name does not resolve", reason="connect") from None
         failures = []

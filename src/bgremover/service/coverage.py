@@ -73,7 +73,8 @@ def _latency(attempt: Mapping[str, Any]) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _judge(events: list[tuple[str, str | None, float | None]], failures_to_open: int, window: timedelta) -> ProviderHealth:
+def _judge(events: list[tuple[str, str | None, float | None]], failures_to_open: int,
+           window: timedelta) -> ProviderHealth:
     """``events``: (outcome, reason, latency), oldest first."""
     judged = [(o, lat) for o, _r, lat in events if o in ("succeeded", "failed")]
     ok = [lat for o, lat in judged if o == "succeeded"]

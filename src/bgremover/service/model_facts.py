@@ -76,7 +76,8 @@ def _numbers(d: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in d.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def quality_verdict(quality: Mapping[str, Any] | None, baselines: Mapping[str, Mapping[str, Any]]) -> QualityVerdict | None:
+def quality_verdict(quality: Mapping[str, Any] | None,
+                    baselines: Mapping[str, Mapping[str, Any]]) -> QualityVerdict | None:
     """How many measures beat the first baseline's; None when nothing comparable was measured."""
     if not quality or not baselines:
         return None

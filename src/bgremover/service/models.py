@@ -105,3 +105,15 @@ def validated_options(preset: Preset, output_format: str, options: dict[str, Any
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
     return opts
+
+
+def option_problem(output_format: str, options: dict[str, Any]) -> str | None:
+    """What is wrong with a request's cut-out options, in the pipeline's words, or None: for protocols (remove.bg's)
+    that name the offending parameter themselves."""
+    from bgremover.pipeline.remover import CutoutOptions
+
+    try:
+        CutoutOptions(format=output_format, **options).validate()
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None

@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import String, Select, case, cast, func, select
 
@@ -41,7 +42,7 @@ class StatementPage:
     next_before: int | None  # pass as ``before`` for the next (older) page; None: this is the last
 
 
-def _lines(account_id: int) -> Select:
+def _lines(account_id: int) -> Select[Any]:
     le = ledger_entries.c
     rank = func.max(case((le.reason == "charge", 2), (le.reason == "refund", 1), else_=0))
     return (select(func.max(le.id).label("id"), func.sum(le.delta).label("delta"), rank.label("outcome"),

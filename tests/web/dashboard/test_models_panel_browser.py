@@ -49,7 +49,8 @@ OVERFLOW = """cards => cards.flatMap(card => {
   const out = card.scrollWidth > card.clientWidth ? [card.dataset.model + ' scrolls'] : [];
   for (const el of card.querySelectorAll('*')) {
     const r = el.getBoundingClientRect();
-    if (r.width && r.right > edge) out.push(card.dataset.model + ' ' + el.tagName + '.' + el.className + ' by ' + (r.right - edge));
+    if (r.width && r.right > edge)
+      out.push(card.dataset.model + ' ' + el.tagName + '.' + el.className + ' by ' + (r.right - edge));
   }
   return out;
 })"""
@@ -114,7 +115,8 @@ def test_the_decision_panel_reads_in_ten_seconds_and_fits_its_cards(browser, ser
     assert cards.evaluate_all(OVERFLOW) == []
     assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
     card = page.locator("article[data-model='bg-remover']")
-    price, quality, speed, coverage = (card.locator(f"[data-fact={f}]") for f in ("price", "quality", "speed", "coverage"))
+    facts = ("price", "quality", "speed", "coverage")
+    price, quality, speed, coverage = (card.locator(f"[data-fact={f}]") for f in facts)
     for fact in (price, quality, speed, coverage):
         expect(fact).to_be_visible()
     assert price.inner_text().split() == ["PRICE", "1", "credit", "per", "image"]
@@ -123,7 +125,8 @@ def test_the_decision_panel_reads_in_ten_seconds_and_fits_its_cards(browser, ser
     assert "0.72 s per 1 MP photo" in speed.inner_text()
     gpu = coverage.locator("li[data-provider='gpu-box']")
     assert " ".join(gpu.inner_text().split()) == "gpu-box degraded · 90 % ok of 10 · p50 1.20 s"
-    assert coverage.locator("li").evaluate_all("ls => ls.map(l => l.dataset.health)") == ["degraded", "healthy", "healthy"]
+    health = coverage.locator("li").evaluate_all("ls => ls.map(l => l.dataset.health)")
+    assert health == ["degraded", "healthy", "healthy"]
     assert "async task + polling" in card.locator(".integration").inner_text()
     cold = page.locator("article[data-model='bg-remover-hq'] li[data-provider='cold']")
     assert " ".join(cold.inner_text().split()) == "cold no traffic"  # tried by no task in the hour

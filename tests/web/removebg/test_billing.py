@@ -29,7 +29,7 @@ def test_a_success_is_charged_exactly_once_and_shows_in_the_ledger(removebg_serv
     assert r.status_code == 200 and r.headers["x-credits-charged"] == "1"
     bal = balance(removebg_service, acc)
     assert (bal["credits"], bal["reserved"]) == (4, 0)
-    assert [sorted(v) for v in _ledger(removebg_service, acc).values()] == [["charge"]]  # the statement: one line per task outcome
+    assert [sorted(v) for v in _ledger(removebg_service, acc).values()] == [["charge"]]  # one line per outcome
     with removebg_service.client(acc) as c:  # the native API and the dashboard see the same task
         tasks = c.get("/api/v1/tasks").json()
     assert tasks["total"] == 1 and tasks["tasks"][0]["status"] == "succeeded"

@@ -92,6 +92,7 @@ def test_curl_as_remove_bg_documents_it_upload_and_url(curl, removebg_service, a
 def test_curl_fails_with_a_bad_key_as_documented(curl, removebg_service, tmp_path):
     (tmp_path / "file.jpg").write_bytes(sample_bytes())
     done = subprocess.run([curl, "-s", "-H", "X-API-Key: wrong", "-F", "image_file=@file.jpg", "-F", "size=auto",
-                           "-f", removebg_service.base_url + ENDPOINT, "-o", "no-bg.png"], cwd=tmp_path, timeout=60, check=False)
+                           "-f", removebg_service.base_url + ENDPOINT, "-o", "no-bg.png"],
+                          cwd=tmp_path, timeout=60, check=False)
     assert done.returncode == 22  # curl -f: the server answered an HTTP error (403)
     assert not (tmp_path / "no-bg.png").exists()

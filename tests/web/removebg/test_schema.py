@@ -30,7 +30,8 @@ def test_the_remove_bg_routes_keep_their_contract_and_never_5xx(removebg_service
     st = Path(sys.executable).parent / "st"
     proc = subprocess.run([str(st), "run", f"{svc.base_url}/openapi.json", "--include-path-regex", "^/v1\\.0/",
                            "-H", f"X-Api-Key: {acc.key}", "--checks", "all", "--exclude-checks", EXCLUDED,
-                           "--max-examples", str(MAX_EXAMPLES), "--seed", "1", "--request-timeout", "90", "--max-response-time", RESPONSE_TIME_S,
+                           "--max-examples", str(MAX_EXAMPLES), "--seed", "1", "--request-timeout", "90",
+                           "--max-response-time", RESPONSE_TIME_S,
                            "--workers", "1", "--report-dir", str(tmp_path)],
                           check=False, capture_output=True, text=True, timeout=400, env={**os.environ, "NO_COLOR": "1"},
                           cwd=tmp_path)

@@ -10,8 +10,8 @@ from typing import Any
 
 from PIL import ImageColor
 
-from bgremover.pipeline.remover import CutoutOptions
 from bgremover.service.errors import ValidationFailed
+from bgremover.service.models import option_problem
 
 # size → the output's megapixel cap (None: the photo's own size, within BGREMOVER_MAX_IMAGE_PIXELS)
 SIZES: dict[str, float | None] = {"preview": 0.25, "small": 0.25, "regular": 0.25, "medium": 1.5, "hd": 4.0,
@@ -116,10 +116,8 @@ def translate(fields: dict[str, Any], *, has_bg_file: bool) -> Translated:
         "semitransparency": _flag(fields, "semitransparency", True),
     }
     options = {k: v for k, v in options.items() if v is not None}
-    try:
-        CutoutOptions(format=fmt, **options).validate()
-    except ValueError as exc:
-        raise ValidationFailed(_named(str(exc), options)) from None
+    if (problem := option_problem(fmt, options)) is not None:
+        raise ValidationFailed(_named(problem, options))
     type_hint = None if level == "none" else ("other" if kind == "auto" else kind)
     return Translated(options=options, output_format=fmt, type_hint=type_hint, bg_image_url=bg_url)
 
