@@ -160,7 +160,7 @@ def models_fetch(
     for o in outcomes:
         size = _human(o.path.stat().st_size)
         verb = {"present": "already present, checksum ok", "fetched": "fetched, checksum ok",
-                "installed": "installed, checksum ok"}[o.action]
+                "installed": "installed, checksum ok", "built": "built from its fp32 model, recorded in the manifest"}[o.action]
         console.print(f"[green]✓[/] {o.model_id}: {verb} ({size}) → {escape(str(o.path))}", soft_wrap=True)
 
 
