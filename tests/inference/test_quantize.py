@@ -124,3 +124,20 @@ def test_an_int8_model_that_was_never_built_says_how_to_build_it(tmp_path):
     assert not registry.is_available(INT8.id)
     with pytest.raises(ModelNotAvailable, match="bgremover models fetch u2netp-int8"):
         registry.get(INT8.id)
+
+
+def test_a_preset_runs_the_precision_its_models_name(built):
+    from bgremover import Remover
+    from bgremover.config import load_settings
+
+    for int8_preset, fp32_preset in (("bg-remover-fast-int8", "bg-remover-fast"), ("bg-remover-int8", "bg-remover")):
+        int8, fp32 = CATALOG.preset(int8_preset), CATALOG.preset(fp32_preset)
+        assert [CATALOG.model(m).derived_from for m in int8.models] == list(fp32.models)
+        assert int8.recipe == fp32.recipe  # the same edges and colours: only the model's precision differs
+    remover = Remover(load_settings(model_dir=built))
+    sample = calibration_photos()[-1].read_bytes()
+    assert CATALOG.default_preset().models == ("u2net",)  # fp32 stays the default until int8 is shown level
+    for preset, model in (("bg-remover-fast-int8", "u2netp-int8"), ("bg-remover-fast", "u2netp")):
+        remover.remove(sample, model=preset)
+        assert (model, None) in remover.registry._loaded
+    assert remover.registry.get("u2netp-int8").spec.sha256 == sha256_file(built / INT8.file)

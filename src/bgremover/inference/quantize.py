@@ -80,7 +80,12 @@ def quantize_model(source: Path, dest: Path, spec: ModelSpec, recipe: QuantRecip
     """Write the int8 (QDQ) copy of ``source`` to ``dest`` (onnxruntime calibrates in a temporary directory)."""
     import onnx
     from onnx import version_converter
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     if recipe.method not in METHODS:
         raise ValueError(f"quantize.method must be one of {', '.join(METHODS)}, not {recipe.method!r}")
