@@ -60,6 +60,12 @@ def fp32_nodes(model: Any, recipe: QuantRecipe) -> list[str]:
     return keep
 
 
+def _no_preprocess_hint(record: logging.LogRecord) -> bool:
+    """onnxruntime advises its shape-inference pre-pass on every call; our inputs have a fixed size and it adds
+    nothing we measured, and the advice would only clutter ``models fetch``."""
+    return "pre-processing" not in record.getMessage()
+
+
 class _Batches:
     """onnxruntime's CalibrationDataReader over a list of preprocessed inputs."""
 
@@ -99,11 +105,16 @@ def quantize_model(source: Path, dest: Path, spec: ModelSpec, recipe: QuantRecip
     extra: dict[str, Any] = {"ActivationSymmetric": recipe.symmetric_activations, "WeightSymmetric": True}
     if recipe.method == "percentile":
         extra["CalibPercentile"] = recipe.percentile
-    quantize_static(
-        model, str(dest), _Batches(spec.input_name, batches), quant_format=QuantFormat.QDQ,
-        per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
-        activation_type=QuantType.QInt8 if recipe.symmetric_activations else QuantType.QUInt8,
-        weight_type=QuantType.QInt8, nodes_to_exclude=exclude, calibrate_method=method, extra_options=extra)
+    root = logging.getLogger()
+    root.addFilter(_no_preprocess_hint)
+    try:
+        quantize_static(
+            model, str(dest), _Batches(spec.input_name, batches), quant_format=QuantFormat.QDQ,
+            per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
+            activation_type=QuantType.QInt8 if recipe.symmetric_activations else QuantType.QUInt8,
+            weight_type=QuantType.QInt8, nodes_to_exclude=exclude, calibrate_method=method, extra_options=extra)
+    finally:
+        root.removeFilter(_no_preprocess_hint)
     log.info("int8 copy of %s written to %s (%d nodes kept fp32, %s calibration on %d inputs)",
              source.name, dest, len(exclude), recipe.method, len(batches))
 
