@@ -61,8 +61,8 @@ def fp32_nodes(model: Any, recipe: QuantRecipe) -> list[str]:
 
 
 def _no_preprocess_hint(record: logging.LogRecord) -> bool:
-    """onnxruntime advises its shape-inference pre-pass on every call; our inputs have a fixed size and it adds
-    nothing we measured, and the advice would only clutter ``models fetch``."""
+    """onnxruntime advises its optional pre-pass (shape inference, graph clean-up) on every call; we quantize
+    the checksummed graph as published, so the advice would only clutter ``models fetch``."""
     return "pre-processing" not in record.getMessage()
 
 
