@@ -60,8 +60,10 @@ def test_the_int8_copy_has_int8_weights_and_keeps_the_recipes_layers_in_fp32(bui
 
 
 def test_the_int8_map_is_close_to_fp32_on_the_shipped_sample_photo(built):
-    # Bound: on the eval sets int8 and fp32 maps of the shipped recipe differ by under 0.01 mean absolute value
-    # (README, "Models"); 0.02 is twice that, and a fifth of u2netp's own error against ground truth (MAE 0.077).
+    # Bound: this build differs from fp32 by 0.007 mean absolute value on the sample (0.2 % of mask pixels flip);
+    # 0.02 leaves room for another onnxruntime's kernels and is a quarter of u2netp's own error against ground truth
+    # (MAE 0.077). It shows the quantizer works, not that u2netp-int8 is good: on other photos it is 0.03-0.3 off,
+    # which is why no preset runs it (README, "Models and presets").
     registry = SegmenterRegistry(CATALOG, built)
     rgb = sample_rgb()
     fp32 = registry.get("u2netp").predict(rgb)
@@ -129,15 +131,19 @@ def test_an_int8_model_that_was_never_built_says_how_to_build_it(tmp_path):
 def test_a_preset_runs_the_precision_its_models_name(built):
     from bgremover import Remover
     from bgremover.config import load_settings
+    from bgremover.inference.catalog import Preset
 
-    for int8_preset, fp32_preset in (("bg-remover-fast-int8", "bg-remover-fast"), ("bg-remover-int8", "bg-remover")):
-        int8, fp32 = CATALOG.preset(int8_preset), CATALOG.preset(fp32_preset)
-        assert [CATALOG.model(m).derived_from for m in int8.models] == list(fp32.models)
-        assert int8.recipe == fp32.recipe  # the same edges and colours: only the model's precision differs
-    remover = Remover(load_settings(model_dir=built))
-    sample = calibration_photos()[-1].read_bytes()
+    shipped, fp32 = CATALOG.preset("bg-remover-int8"), CATALOG.preset("bg-remover")
+    assert shipped.models == ("u2net-int8",) and CATALOG.model("u2net-int8").derived_from == "u2net"
+    assert shipped.recipe == fp32.recipe  # the same edges and colours: only the model's precision differs
     assert CATALOG.default_preset().models == ("u2net",)  # fp32 stays the default until int8 is shown level
-    for preset, model in (("bg-remover-fast-int8", "u2netp-int8"), ("bg-remover-fast", "u2netp")):
+    fast = CATALOG.preset("bg-remover-fast")
+    fast_int8 = Preset(name="fast-int8", credits=1, description="", models=("u2netp-int8",), licence="Apache-2.0",
+                       recipe=fast.recipe)
+    catalog = dataclasses.replace(CATALOG, presets={**CATALOG.presets, "fast-int8": fast_int8})
+    sample = calibration_photos()[-1].read_bytes()
+    for preset, model in (("fast-int8", "u2netp-int8"), ("bg-remover-fast", "u2netp")):
+        remover = Remover(load_settings(model_dir=built), catalog=catalog)
         remover.remove(sample, model=preset)
-        assert (model, None) in remover.registry._loaded
+        assert set(remover.registry._loaded) == {(model, None)}
     assert remover.registry.get("u2netp-int8").spec.sha256 == sha256_file(built / INT8.file)
