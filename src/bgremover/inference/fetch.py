@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bgremover.errors import FetchFailed, LicenseNotAccepted
+from bgremover.inference import derived
 from bgremover.inference.artifacts import artifact_kind, install_model
 from bgremover.inference.catalog import Catalog, ModelSpec
 from bgremover.inference.checksums import VerifiedFiles
@@ -41,7 +42,8 @@ class SilentProgress:
 class FetchOutcome:
     model_id: str
     path: Path
-    action: str  # "present" (already there and verified), "fetched" (downloaded or from cache), "installed" (--from)
+    action: str  # "present" (there and verified), "fetched" (downloaded or from cache), "installed" (--from),
+    # "built" (an int8 copy made here)
 
 
 def licence_refusal(spec: ModelSpec) -> LicenseNotAccepted:
@@ -76,17 +78,22 @@ class ModelFetcher:
     def status(self, model_id: str) -> str:
         """``fetched`` (file there, checksum right), ``missing`` or ``corrupt``."""
         spec = self.catalog.model(model_id)
+        if spec.derived_from is not None:
+            return derived.status(spec, self.catalog, self.model_dir, self.verified)
         path = spec.file_path(self.model_dir)
         if not path.is_file():
             return "missing"
         return "fetched" if self.verified.matches(path, spec.sha256) else "corrupt"
 
     def default_ids(self) -> list[str]:
-        """The models every preset that may be served needs (licences not accepted leave their presets out)."""
+        """The models every preset that may be served needs (licences not accepted leave their presets out).
+
+        Presets on int8 copies are left out too: building one takes minutes and GBs of memory, and none is a
+        default (``bgremover models fetch u2net-int8`` builds it on request)."""
         ids: list[str] = []
         for preset in self.catalog.presets_by_credits():
             specs = [self.catalog.model(m) for m in preset.models]
-            if all(self.licence_ok(s) for s in specs):
+            if all(self.licence_ok(s) and s.derived_from is None for s in specs):
                 ids += [s.id for s in specs if s.id not in ids]
         return ids
 
@@ -122,6 +129,8 @@ class ModelFetcher:
         if not self.licence_ok(spec):
             raise licence_refusal(spec)
         dest = spec.file_path(self.model_dir)
+        if spec.derived_from is not None:
+            return self._build(spec, dest)
         if self._present(spec, dest):
             return FetchOutcome(spec.id, dest, "present")
         src = spec.source
@@ -139,6 +148,15 @@ class ModelFetcher:
             artifact = download_artifact(src, self.model_dir, self.clients, spec.id)
         self._install(artifact, spec, dest)
         return FetchOutcome(spec.id, dest, "fetched")
+
+    def _build(self, spec: ModelSpec, dest: Path) -> FetchOutcome:
+        """A derived (int8) model: its source fetched and verified first, then built unless already current."""
+        self._fetch(spec.derived_from or "")
+        if self.status(spec.id) == "fetched":
+            return FetchOutcome(spec.id, dest, "present")
+        self.progress.stage(f"{spec.id}: quantizing {spec.derived_from} to int8 (a few minutes)")
+        derived.build(spec, self.catalog, self.model_dir, self.verified)
+        return FetchOutcome(spec.id, dest, "built")
 
     def _install(self, artifact: Path, spec: ModelSpec, dest: Path) -> None:
         self.progress.stage(f"{spec.id}: extracting {dest.name}", spec.bytes or None)

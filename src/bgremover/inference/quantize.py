@@ -1,0 +1,120 @@
+"""An int8 copy of an fp32 model, made with onnxruntime's static quantization on photos shipped with the package.
+
+U²-Net spends almost all of a cut-out's time in its convolutions; with int8 weights and activations
+(QDQ format, per-channel weight scales) onnxruntime runs them on the CPU's integer dot-product
+instructions. The activation ranges are calibrated on ``assets/calibration`` (public-domain and CC0
+photos, see its README) and the package's own ``sample.jpg``, each also mirrored, preprocessed exactly
+as at inference, never on evaluation photos. A recipe (``[models.X.quantize]`` in ``catalog.toml``,
+:class:`~bgremover.inference.catalog.QuantRecipe`) names the calibration method and the layers that
+stay fp32 where int8 costs quality. Deterministic: the same inputs, recipe and onnxruntime version
+give the same bytes (tests/inference/test_quantize.py builds twice and compares the sha256).
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bgremover.imaging.decode import decode_image
+from bgremover.inference.catalog import ModelSpec, QuantRecipe
+from bgremover.inference.session import preprocess
+
+log = logging.getLogger(__name__)
+
+METHODS = ("minmax", "entropy", "percentile")
+OPSET = 13
+
+
+def calibration_photos() -> list[Path]:
+    """The photos int8 ranges are calibrated on: ``assets/calibration/*.jpg`` and ``assets/sample.jpg``, sorted."""
+    assets = Path(str(resources.files("bgremover") / "assets"))
+    return sorted((assets / "calibration").glob("*.jpg")) + [assets / "sample.jpg"]
+
+
+def calibration_inputs(spec: ModelSpec, photos: list[Path]) -> list[np.ndarray]:
+    """Each photo as the model sees it, and mirrored (a mirrored photo is as likely an input)."""
+    batches = []
+    for photo in photos:
+        x = preprocess(spec, decode_image(photo.read_bytes()).rgb)
+        batches += [x, np.ascontiguousarray(x[..., ::-1])]
+    return batches
+
+
+def fp32_nodes(model: Any, recipe: QuantRecipe) -> list[str]:
+    """Names of the nodes the recipe keeps fp32: those whose weights match a ``keep_fp32`` pattern, and the
+    first convolution (the one that reads the photo) when ``keep_first_conv``."""
+    initializers = {t.name for t in model.graph.initializer}
+    keep = []
+    for node in model.graph.node:
+        weights = [i for i in node.input if i in initializers]
+        if any(fnmatch.fnmatchcase(w, p) for w in weights for p in recipe.keep_fp32):
+            keep.append(node.name)
+    if recipe.keep_first_conv:
+        inputs = {i.name for i in model.graph.input}
+        keep += [n.name for n in model.graph.node if n.op_type == "Conv" and n.input[0] in inputs]
+    return keep
+
+
+def _no_preprocess_hint(record: logging.LogRecord) -> bool:
+    """onnxruntime advises its optional pre-pass (shape inference, graph clean-up) on every call; we quantize
+    the checksummed graph as published, so the advice would only clutter ``models fetch``."""
+    return "pre-processing" not in record.getMessage()
+
+
+class _Batches:
+    """onnxruntime's CalibrationDataReader over a list of preprocessed inputs."""
+
+    def __init__(self, input_name: str, batches: list[np.ndarray]) -> None:
+        self._items: Iterator[np.ndarray] = iter(batches)
+        self._name = input_name
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        x = next(self._items, None)
+        return None if x is None else {self._name: x}
+
+    def rewind(self) -> None:  # part of the reader protocol; one pass is all calibration needs
+        pass
+
+
+def quantize_model(source: Path, dest: Path, spec: ModelSpec, recipe: QuantRecipe,
+                   photos: list[Path] | None = None) -> None:
+    """Write the int8 (QDQ) copy of ``source`` to ``dest`` (onnxruntime calibrates in a temporary directory)."""
+    import onnx
+    from onnx import version_converter
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    if recipe.method not in METHODS:
+        raise ValueError(f"quantize.method must be one of {', '.join(METHODS)}, not {recipe.method!r}")
+    model = onnx.load(str(source))
+    exclude = fp32_nodes(model, recipe)
+    if model.opset_import[0].version < OPSET:  # per-channel scales need DequantizeLinear's axis (opset 13)
+        model = version_converter.convert_version(model, OPSET)
+    batches = calibration_inputs(spec, photos if photos is not None else calibration_photos())
+    method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+              "percentile": CalibrationMethod.Percentile}[recipe.method]
+    extra: dict[str, Any] = {"ActivationSymmetric": recipe.symmetric_activations, "WeightSymmetric": True}
+    if recipe.method == "percentile":
+        extra["CalibPercentile"] = recipe.percentile
+    root = logging.getLogger()
+    root.addFilter(_no_preprocess_hint)
+    try:
+        quantize_static(
+            model, str(dest), _Batches(spec.input_name, batches), quant_format=QuantFormat.QDQ,
+            per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
+            activation_type=QuantType.QInt8 if recipe.symmetric_activations else QuantType.QUInt8,
+            weight_type=QuantType.QInt8, nodes_to_exclude=exclude, calibrate_method=method, extra_options=extra)
+    finally:
+        root.removeFilter(_no_preprocess_hint)
+    log.info("int8 copy of %s written to %s (%d nodes kept fp32, %s calibration on %d inputs)",
+             source.name, dest, len(exclude), recipe.method, len(batches))
+
