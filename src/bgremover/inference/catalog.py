@@ -112,7 +112,7 @@ class Catalog:
 
 def _derived_from(model_id: str, d: dict[str, Any], source: ModelSpec) -> ModelSpec:
     """``[models.X] derived_from = "u2net"``: the source's preprocessing and licence, an int8 file of its own."""
-    q = {k: tuple(v) if isinstance(v, list) else v for k, v in d.get("quantize", {}).items()}
+    q: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.get("quantize", {}).items()}
     try:
         recipe = QuantRecipe(**q)
     except TypeError as exc:
