@@ -17,7 +17,7 @@ that input size), ``~`` averages it with its mirrored run; keys are ``rule`` (me
 the refine parameters (``work_side``, ``radius``, ``eps``, ``stretch=lo,hi``, ``method``) and the
 matting stage's (``matting=closed_form``, ``band=lo,hi``, ``widen``, ``mix``). Every variant after the
 first, and every ``--peer``, is compared with the first by the paired bootstrap (``evaluation/aggregate.py``):
-``+`` better, ``-`` worse, ``=`` within noise (the 95 % interval of B - A reaches zero). ``--fold``
+``+`` better, ``-`` worse, ``=`` within noise (the 95 % interval of B - A reaches zero), ``?`` too few items. ``--fold``
 keeps a tuning or confirmation part (``evaluation/split.py``); ``--also SET CACHE`` pools another set
 (the 30 alpha mattes of dev and dev-large, say, with ``--kind alpha``).
 """
@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from bgremover import Remover
 from bgremover.evaluation.aggregate import Row, aggregate, bootstrap, strip_private
@@ -44,7 +45,7 @@ from bgremover.pipeline.refine import RefineParams, refine_alpha
 COLUMNS = ("MAE_raw", "mask MAE", "maxF", "Sm", "wF", "SAD", "MSE", "Grad", "holes", "ghosts")
 DEFAULT_REFINE = {"method": "guided", "upsample": "cubic", "work_side": 480, "radius": 1, "eps": 1e-3}
 MATTING_KEYS = {"matting": "method", "band": "band", "widen": "widen", "mix": "mix", "matting_side": "work_side"}
-SYMBOL = {"better": "+", "worse": "-", "within noise": "="}
+SYMBOL = {"better": "+", "worse": "-", "within noise": "=", "too few items": "?"}
 
 
 def photo(item: EvalItem) -> np.ndarray:
@@ -136,6 +137,22 @@ def peer_rows(items: list[tuple[EvalItem, Path]], dirs: list[Path]) -> list[Row]
     return rows
 
 
+def peer_map_rows(items: list[tuple[EvalItem, Path]], spec: str) -> list[Row]:
+    """A peer reproduced from a cached map, as it ships it: ``MAP:RESAMPLE`` is the map cut to 8 bits
+    (truncated) and resized to the photo by Pillow (rembg u2net: ``u2net:lanczos``; img.ly medium, IS-Net
+    at 1024 px: ``isnet-imgly:bilinear``). Check the reproduction against the peer's own scores first."""
+    name, _, how = spec.partition(":")
+    resample = {"lanczos": Image.Resampling.LANCZOS, "bilinear": Image.Resampling.BILINEAR}[how or "lanczos"]
+    rows = []
+    for item, cache in items:
+        gt = item.load_gt()
+        m8 = Image.fromarray((np.clip(load_map(cache, item.name, name), 0, 1) * 255).astype(np.uint8))
+        pred = np.asarray(m8.resize((gt.shape[1], gt.shape[0]), resample), dtype=np.float64) / 255.0
+        rows.append({"name": item.name, "kind": item.kind, "scored": True, "group": item.field("dataset"),
+                     **score_item(item.kind, pred, gt)})
+    return rows
+
+
 def score_variant(set_dir: Path, cache: Path, text: str) -> tuple[float, ...]:
     return headline(aggregate(variant_rows([(it, cache) for it in load_eval_set(set_dir).items], text)))
 
@@ -144,6 +161,11 @@ def select_items(sets: list[tuple[Path, Path]], fold: str | None, kind: str | No
     spec = parse_fold(fold) if fold else None
     return [(it, cache) for set_dir, cache in sets for it in load_eval_set(set_dir).items
             if (spec is None or spec.holds(it.name)) and (kind is None or it.kind == kind)]
+
+
+def has_maps(cache: Path, item: str, names: set[str]) -> bool:
+    files = {f"{n[:-1]}.npy" for n in names if n.endswith("~")} | {f"{n}.npy" for n in names}
+    return all((cache / f"{item}.{f}").is_file() for f in files)
 
 
 def line(label: str, rows: list[Row], base: list[Row] | None) -> str:
@@ -181,21 +203,30 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--kind", choices=("mask", "alpha"), help="only items of this kind")
     s.add_argument("--peer", action="append", default=[], metavar="LABEL=DIR[,DIR]",
                    help="a peer's saved predictions, compared with the first variant")
+    s.add_argument("--peer-map", action="append", default=[], metavar="LABEL=MAP:RESAMPLE",
+                   help="a peer reproduced from a cached map (rembg u2net: u2net:lanczos)")
+    s.add_argument("--cached", action="store_true",
+                   help="only the items whose maps are all cached yet (a cache still being filled)")
     s.add_argument("--json", type=Path, help="write every variant's per-item rows and bootstraps here")
     args = ap.parse_args(argv)
     if args.cmd == "cache":
         cache_maps(args.set_dir, args.cache, args.model, args.flip, args.fold)
         return 0
     items = select_items([(args.set_dir, args.cache), *map(tuple, args.also)], args.fold, args.kind)
+    if args.cached:
+        needed = {n for text in args.variants for n, _ in parse_variant(text)[0]} | \
+            {p.partition("=")[2].partition(":")[0] for p in args.peer_map}
+        items = [(it, cache) for it, cache in items if has_maps(cache, it.name, needed)]
     print(f"{len(items)} items; marks: bootstrap against the first variant (+ better, - worse, = within noise)")
     print(f"{'variant':52s} " + " ".join(f"{c:>9s}" for c in COLUMNS))
     record: dict[str, list[Row]] = {}
     for text in args.variants:
         record[text] = variant_rows(items, text)
         print(line(text, record[text], None if text == args.variants[0] else record[args.variants[0]]), flush=True)
-    for peer in args.peer:
-        label, _, dirs = peer.partition("=")
-        record[label] = peer_rows(items, [Path(d) for d in dirs.split(",")])
+    peers = [(p.partition("=")[0], p.partition("=")[2], peer_rows) for p in args.peer] + \
+        [(p.partition("=")[0], p.partition("=")[2], peer_map_rows) for p in args.peer_map]
+    for label, source, rows_of in peers:
+        record[label] = rows_of(items, [Path(d) for d in source.split(",")] if rows_of is peer_rows else source)
         print(line(f"peer {label}", record[label], record[args.variants[0]]), flush=True)
     if args.json:
         first = record[args.variants[0]]

@@ -82,7 +82,7 @@ def test_identical_runs_are_never_called_better_and_the_draws_are_repeatable(syn
 
 
 def test_identical_runs_give_the_interval_zero_to_zero_within_noise_and_do_not_earn_a_price(synthetic, tmp_path):
-    rows = score_predictions(synthetic, predictions(synthetic, tmp_path / "p", noise=0.1)).rows
+    rows = copies(score_predictions(synthetic, predictions(synthetic, tmp_path / "p", noise=0.1)).rows, 5)
     same = bootstrap(rows, rows, resamples=100)
     for key, m in same["metrics"].items():
         assert (m["delta_lo"], m["delta_hi"], m["verdict"]) == (0.0, 0.0, "within noise"), key
@@ -113,3 +113,14 @@ def test_one_number_worse_beyond_the_noise_is_enough_to_fail_the_price_rule(synt
     boot = bootstrap(a, b, resamples=200)
     assert boot["metrics"]["holes"]["verdict"] == "worse" and boot["worse_on"] == ["holes"]
     assert len(boot["better_on"]) == len(HEADLINE) and not boot["earns_its_price"]
+
+
+def test_a_number_fewer_than_five_items_carry_gets_no_verdict_and_cannot_earn_a_price(synthetic, tmp_path):
+    noisy = score_predictions(synthetic, predictions(synthetic, tmp_path / "noisy", noise=0.15)).rows
+    perfect = score_predictions(synthetic, predictions(synthetic, tmp_path / "gt", noise=0)).rows
+    boot = bootstrap(noisy, perfect, resamples=200)  # 3 mask items and 2 alpha mattes
+    for key in ("mask MAE", "maxF", "Sm", "wF", "SAD", "MSE", "Grad"):
+        assert boot["metrics"][key]["verdict"] == "too few items", key
+    assert boot["metrics"]["SAD"]["n"] == 2 and boot["metrics"]["MAE_raw"]["n"] == 5
+    assert boot["metrics"]["MAE_raw"]["verdict"] == "better"
+    assert boot["better_on"] == ["MAE_raw"] and not boot["earns_its_price"]

@@ -90,6 +90,7 @@ def compare(rows_a: list[Row], rows_b: list[Row]) -> dict[str, Any]:
 
 HEADLINE = ("MAE_raw", "mask MAE", "maxF", "Sm", "wF", "SAD", "MSE", "Grad")  # BASELINES.md's main table
 REPORTED = (*HEADLINE, *DEFECT_KEYS)  # the headline numbers and what customers see first
+MIN_ITEMS = 5  # fewer items with a value than this: no interval is believed, the verdict is "too few items"
 
 
 def _headline(rows: list[Row], weights: np.ndarray) -> dict[str, np.ndarray]:
@@ -121,7 +122,9 @@ def bootstrap(rows_a: list[Row], rows_b: list[Row], resamples: int = 1000, seed:
     ``resamples`` times (the same draw for both runs: a paired bootstrap). For each reported number:
     the share of draws in which B's set-level value is better, the ``level`` interval of B - A
     (percentiles of the draws), and a plain verdict: ``better`` or ``worse`` when the interval
-    lies wholly on one side of zero, else ``within noise`` (identical runs: [0, 0], within noise).
+    lies wholly on one side of zero, else ``within noise`` (identical runs: [0, 0], within noise);
+    ``too few items`` when fewer than ``MIN_ITEMS`` items carry the number (one alpha matte's
+    resamples all give the same difference: a zero-width interval that proves nothing).
     ``all`` is the share of draws in which B is better on every headline number at once. A draw
     without an item of a kind (no alpha matte, say) cannot show B better on that kind's numbers."""
     ia = {r["name"]: r for r in rows_a if r.get("scored")}
@@ -145,10 +148,19 @@ def bootstrap(rows_a: list[Row], rows_b: list[Row], resamples: int = 1000, seed:
         if key in HEADLINE:
             every &= better
         lo, hi = (float(x) for x in np.nanpercentile(delta, [tail, 100.0 - tail]))
-        metrics[key] = {"p_better": float(better.mean()), "delta_lo": lo, "delta_hi": hi,
-                        "verdict": verdict(key, lo, hi)}
+        n = _carrying(a, b, key)
+        metrics[key] = {"p_better": float(better.mean()), "delta_lo": lo, "delta_hi": hi, "n": n,
+                        "verdict": verdict(key, lo, hi) if n >= MIN_ITEMS else "too few items"}
     return {"resamples": resamples, "seed": seed, "level": level, "n": len(names), "metrics": metrics,
             "p_better_all": float(every.mean()), **ladder(metrics)}
+
+
+def _carrying(a: list[Row], b: list[Row], key: str) -> int:
+    """How many paired items carry ``key`` in both runs (the mask numbers: only mask items)."""
+    item_key = {"mask MAE": "MAE", "maxF": "_fcurve"}.get(key, key)
+    kind = "mask" if key in ("mask MAE", "maxF", "Sm", "wF") else "alpha" if key in ("SAD", "MSE", "Grad") else None
+    return sum(1 for x, y in zip(a, b) if (kind is None or x["kind"] == kind)
+               and x.get(item_key) is not None and y.get(item_key) is not None)
 
 
 def verdict(key: str, lo: float, hi: float) -> str:

@@ -122,7 +122,8 @@ def bootstrap_table(label_a: str, label_b: str, boot: dict[str, Any]) -> Table:
     pct = round(100 * boot.get("level", 0.95))
     t = Table(title=f"paired bootstrap ({boot['resamples']} resamples of {boot.get('n', '?')} items): "
                     f"B = {b} vs A = {a}", title_justify="left",
-              caption=f"within noise: the {pct} % interval of B - A reaches zero", caption_justify="left")
+              caption=f"within noise: the {pct} % interval of B - A reaches zero; too few items: under 5 carry "
+                      "the number", caption_justify="left")
     t.add_column("metric")
     t.add_column("P(B better)", justify="right")
     t.add_column(f"B - A, {pct} % interval", justify="right")
@@ -139,7 +140,7 @@ def bootstrap_table(label_a: str, label_b: str, boot: dict[str, Any]) -> Table:
 
 def verdict_line(label_a: str, label_b: str, boot: dict[str, Any]) -> str:
     """One plain sentence: where B is better, worse, or level with A within the noise."""
-    by: dict[str, list[str]] = {"better": [], "worse": [], "within noise": []}
+    by: dict[str, list[str]] = {"better": [], "worse": [], "within noise": [], "too few items": []}
     for key, m in boot["metrics"].items():
         by[m["verdict"]].append(key)
     parts = [f"{v} on {', '.join(keys)}" for v, keys in by.items() if keys]
