@@ -101,6 +101,8 @@ def test_pred_dir_cannot_be_combined_with_a_model(set_dir, tmp_path):
     assert res.exit_code == 2 and "--pred-dir" in res.output
     res = runner.invoke(app, ["eval", str(set_dir), "--compare", str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "does not exist" in res.output
+    res = runner.invoke(app, ["eval", str(set_dir), "--pred-dir", str(tmp_path), "--vs-cheaper"])
+    assert res.exit_code == 2 and "--compare instead" in res.output
 
 
 def test_eval_keeps_one_fold_or_its_complement_and_says_which(set_dir, tmp_path):
