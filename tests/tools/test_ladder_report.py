@@ -1,25 +1,12 @@
 """tools/ladder_report.py prints each variant's numbers and the bootstrap of the pairs it is asked for."""
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from bgremover.evaluation.dataset import load_eval_set
 from bgremover.evaluation.synthetic import write_synthetic_set
-
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "ladder_report.py"
-
-
-@pytest.fixture(scope="module")
-def ladder():
-    spec = importlib.util.spec_from_file_location("ladder_report", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_a_ladder_report_scores_cached_items_and_judges_each_pair(ladder, tmp_path):

@@ -1,9 +1,7 @@
 """tools/sweep_maps.py scores a variant exactly as ``bgremover eval`` scores the preset it describes."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,16 +10,6 @@ from bgremover.evaluation.dataset import load_eval_set
 from bgremover.evaluation.runner import run_preset
 from bgremover.evaluation.split import parse_fold
 from bgremover.evaluation.synthetic import write_synthetic_set
-
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "sweep_maps.py"
-
-
-@pytest.fixture(scope="module")
-def sweep():
-    spec = importlib.util.spec_from_file_location("sweep_maps", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_a_variant_names_maps_weights_rule_and_refine_parameters(sweep):
