@@ -8,87 +8,94 @@ a variant that wins here becomes a preset in ``catalog.toml`` and is measured ag
 ``bgremover eval``. The eval photos stay where they are; the cache holds maps, not photos::
 
     .venv/bin/python tools/sweep_maps.py cache ../shared/eval/dev /tmp/maps --model u2net --model u2netp --flip
-    .venv/bin/python tools/sweep_maps.py score ../shared/eval/dev /tmp/maps \\
-        "u2net*2 u2netp" "u2net~*2 u2netp~ | stretch=0.1,0.9" "u2net~*2 u2netp~ | eps=3e-3"
-    .venv/bin/python tools/sweep_maps.py save ../shared/eval/dev /tmp/maps "u2net-int8" /tmp/pred/int8
+    .venv/bin/python tools/sweep_maps.py cache ../shared/eval/dev /tmp/maps --model isnet-imgly@640 --flip
+    .venv/bin/python tools/sweep_maps.py score ../shared/eval/dev-large /tmp/maps-large --fold '~0/2' \\
+        "u2net~*2 u2netp~ | stretch=0.1,0.9" "u2net~*2 u2netp~ | eps=3e-3" --peer rembg=/tmp/rembg-u2net
 
-A variant is ``MAP[*WEIGHT] ... [| key=value ...]``: ``MAP`` is a cached model id, ``~`` averages it
-with its mirrored run; keys are ``rule`` (mean | confidence) and the refine parameters
-(``work_side``, ``radius``, ``eps``, ``stretch=lo,hi``, ``method``). Starred figures beat every peer
-row of BASELINES.md.
+A variant is ``MAP[*WEIGHT] ... [| key=value ...]``: ``MAP`` is a cached model id (``@SIZE``: run at
+that input size), ``~`` averages it with its mirrored run; keys are ``rule`` (mean | confidence),
+the refine parameters (``work_side``, ``radius``, ``eps``, ``stretch=lo,hi``, ``method``) and the
+matting stage's (``matting=closed_form``, ``band=lo,hi``, ``widen``, ``mix``). Every variant after the
+first, and every ``--peer``, is compared with the first by the paired bootstrap (``evaluation/aggregate.py``):
+``+`` better, ``-`` worse, ``=`` within noise (the 95 % interval of B - A reaches zero), ``?`` too few items. ``--fold``
+keeps a tuning or confirmation part (``evaluation/split.py``); ``--also SET CACHE`` pools another set
+(the 30 alpha mattes of dev and dev-large, say, with ``--kind alpha``).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from bgremover import Remover
-from bgremover.evaluation.aggregate import aggregate
-from bgremover.evaluation.dataset import EvalItem, load_eval_set
+from bgremover.evaluation.aggregate import Row, aggregate, bootstrap, strip_private
+from bgremover.evaluation.dataset import EvalItem, load_alpha, load_eval_set
 from bgremover.evaluation.metrics import score_item
+from bgremover.evaluation.split import parse_fold
 from bgremover.imaging.compose import to_alpha8
 from bgremover.imaging.decode import decode_image
 from bgremover.pipeline.ensemble import combine
+from bgremover.pipeline.matting import MattingParams, matte_band
 from bgremover.pipeline.refine import RefineParams, refine_alpha
 
-# BASELINES.md, main table: MAE_raw, mask MAE, maxF, Sm, wF, alpha SAD, MSE x1e3, Grad
-PEERS = {
-    "rembg-u2netp": (0.0769, 0.0484, 0.9095, 0.8923, 0.8579, 107.2, 112.9, 44.2),
-    "rembg-u2net": (0.0734, 0.0399, 0.9295, 0.9014, 0.8904, 108.3, 122.2, 45.7),
-    "rembg-u2net-am": (0.0759, 0.0455, 0.9239, 0.8944, 0.8722, 106.8, 121.2, 43.0),
-    "imgly-small": (0.1067, 0.0855, 0.8676, 0.8477, 0.7856, 111.0, 108.1, 49.3),
-    "imgly-medium": (0.0825, 0.0534, 0.9245, 0.8907, 0.8722, 108.0, 105.1, 37.3),
-}
-COLUMNS = ("MAE_raw", "mask MAE", "maxF", "Sm", "wF", "SAD", "MSE", "Grad")
-HIGHER = {"maxF", "Sm", "wF"}
+COLUMNS = ("MAE_raw", "mask MAE", "maxF", "Sm", "wF", "SAD", "MSE", "Grad", "holes", "ghosts")
 DEFAULT_REFINE = {"method": "guided", "upsample": "cubic", "work_side": 480, "radius": 1, "eps": 1e-3}
+MATTING_KEYS = {"matting": "method", "band": "band", "widen": "widen", "mix": "mix", "matting_side": "work_side"}
+SYMBOL = {"better": "+", "worse": "-", "within noise": "=", "too few items": "?"}
 
 
 def photo(item: EvalItem) -> np.ndarray:
     return decode_image(item.photo_path.read_bytes()).rgb
 
 
-def cache_maps(set_dir: Path, out: Path, models: list[str], flip: bool) -> None:
-    """One ``NAME.MODEL.npy`` per item and model (plus ``NAME.MODEL~.npy``, the mirrored run)."""
+def cache_maps(set_dir: Path, out: Path, models: list[str], flip: bool, fold: str | None = None) -> None:
+    """One ``NAME.MODEL.npy`` per item and model (plus ``NAME.MODEL~.npy``, the mirrored run);
+    ``MODEL@SIZE`` runs the model at that square input. Items already cached are skipped."""
     out.mkdir(parents=True, exist_ok=True)
     registry = Remover().registry
-    for item in load_eval_set(set_dir).items:
-        rgb = photo(item)
+    for item, _ in select_items([(set_dir, out)], fold, None):
+        rgb = None
         for model in models:
-            seg = registry.get(model)
+            model_id, _, size = model.partition("@")
+            target = out / f"{item.name}.{model}{'~' if flip else ''}.npy"
+            if target.is_file():
+                continue
+            rgb = photo(item) if rgb is None else rgb
+            seg = registry.get(model_id, int(size) if size else None)
             batch = seg.preprocess(rgb)
             np.save(out / f"{item.name}.{model}.npy", seg.postprocess(seg.run(batch)[0]))
             if flip:
                 mirrored = seg.postprocess(seg.run(np.ascontiguousarray(batch[..., ::-1]))[0])[:, ::-1]
-                np.save(out / f"{item.name}.{model}~.npy", np.ascontiguousarray(mirrored))
+                np.save(target, np.ascontiguousarray(mirrored))
         print(item.name, flush=True)
 
 
-def parse_variant(text: str) -> tuple[list[tuple[str, float]], str, RefineParams]:
+def parse_variant(text: str) -> tuple[list[tuple[str, float]], str, RefineParams, MattingParams]:
     maps_part, _, opts_part = text.partition("|")
     maps = []
     for token in maps_part.split():
         name, _, weight = token.partition("*")
         maps.append((name, float(weight or 1)))
     opts: dict[str, object] = dict(DEFAULT_REFINE)
+    matting: dict[str, object] = {}
     rule = "mean"
     for pair in opts_part.split():
         key, _, value = pair.partition("=")
+        pairs = tuple(float(v) for v in value.split(",")) if "," in value else None
+        target, name = (matting, MATTING_KEYS[key]) if key in MATTING_KEYS else (opts, key)
         if key == "rule":
             rule = value
-        elif key == "stretch":
-            lo, hi = value.split(",")
-            opts[key] = (float(lo), float(hi))
-        elif key in ("method", "upsample"):
-            opts[key] = value
+        elif pairs is not None:
+            target[name] = pairs
+        elif key in ("method", "upsample", "matting"):
+            target[name] = value
         else:
-            opts[key] = float(value) if key == "eps" else int(value)
-    return maps, rule, RefineParams(**opts)  # type: ignore[arg-type]
+            target[name] = float(value) if key in ("eps", "mix") else int(value)
+    return maps, rule, RefineParams(**opts), MattingParams(**matting)  # type: ignore[arg-type]
 
 
 def load_map(cache: Path, item: str, name: str) -> np.ndarray:
@@ -103,36 +110,78 @@ def headline(agg: dict) -> tuple[float, ...]:
     return (agg["MAE_raw"], m["MAE"], m["maxF"], m["Sm"], m["wF"], a["SAD"], a["MSE"], a["Grad"])
 
 
-def beats_peers(column: str, value: float) -> bool:
-    i = COLUMNS.index(column)
-    peers = [row[i] for row in PEERS.values()]
-    return value > max(peers) if column in HIGHER else value < min(peers)
-
-
-def variant_alphas(set_dir: Path, cache: Path, text: str,
-                   limit: int | None = None) -> Iterator[tuple[EvalItem, np.ndarray]]:
-    """Each item (the first ``limit``) with the variant's 8-bit alpha, as the service would write it."""
-    maps, rule, params = parse_variant(text)
-    for item in load_eval_set(set_dir).items[:limit]:
+def variant_rows(items: list[tuple[EvalItem, Path]], text: str) -> list[Row]:
+    """Per-item scores of a variant, each item's maps read from its set's cache."""
+    maps, rule, params, matting = parse_variant(text)
+    rows = []
+    for item, cache in items:
         prob = combine([load_map(cache, item.name, n) for n, _ in maps], [w for _, w in maps], rule)
-        yield item, to_alpha8(refine_alpha(photo(item), prob, params))
+        rgb = photo(item)
+        alpha = matte_band(rgb, refine_alpha(rgb, prob, params), matting)
+        pred = to_alpha8(alpha).astype(np.float64) / 255.0  # scored as the 8-bit PNG the service writes
+        rows.append({"name": item.name, "kind": item.kind, "scored": True, "group": item.field("dataset"),
+                     **score_item(item.kind, pred, item.load_gt())})
+    return rows
+
+
+def peer_rows(items: list[tuple[EvalItem, Path]], dirs: list[Path]) -> list[Row]:
+    """A peer's saved predictions (``DIR/NAME.png``, looked for in each of ``dirs``), missing ones as zero."""
+    rows = []
+    for item, _ in items:
+        gt = item.load_gt()
+        path = next((d / f"{item.name}.png" for d in dirs if (d / f"{item.name}.png").is_file()), None)
+        pred = load_alpha(path) if path is not None else np.zeros_like(gt)
+        pred = pred if pred.shape == gt.shape else np.zeros_like(gt)
+        rows.append({"name": item.name, "kind": item.kind, "scored": True, "group": item.field("dataset"),
+                     **score_item(item.kind, pred, gt)})
+    return rows
+
+
+def peer_map_rows(items: list[tuple[EvalItem, Path]], spec: str) -> list[Row]:
+    """A peer reproduced from a cached map, as it ships it: ``MAP:RESAMPLE`` is the map cut to 8 bits
+    (truncated) and resized to the photo by Pillow (rembg u2net: ``u2net:lanczos``; img.ly medium, IS-Net
+    at 1024 px: ``isnet-imgly:bilinear``). Check the reproduction against the peer's own scores first."""
+    name, _, how = spec.partition(":")
+    resample = {"lanczos": Image.Resampling.LANCZOS, "bilinear": Image.Resampling.BILINEAR}[how or "lanczos"]
+    rows = []
+    for item, cache in items:
+        gt = item.load_gt()
+        m8 = Image.fromarray((np.clip(load_map(cache, item.name, name), 0, 1) * 255).astype(np.uint8))
+        pred = np.asarray(m8.resize((gt.shape[1], gt.shape[0]), resample), dtype=np.float64) / 255.0
+        rows.append({"name": item.name, "kind": item.kind, "scored": True, "group": item.field("dataset"),
+                     **score_item(item.kind, pred, gt)})
+    return rows
 
 
 def score_variant(set_dir: Path, cache: Path, text: str) -> tuple[float, ...]:
-    rows = []
-    for item, alpha8 in variant_alphas(set_dir, cache, text):
-        pred = alpha8.astype(np.float64) / 255.0  # scored as the 8-bit PNG the service writes
-        rows.append({"name": item.name, "kind": item.kind, "scored": True,
-                     **score_item(item.kind, pred, item.load_gt())})
-    return headline(aggregate(rows))
+    return headline(aggregate(variant_rows([(it, cache) for it in load_eval_set(set_dir).items], text)))
 
 
-def save_variant(set_dir: Path, cache: Path, text: str, out: Path, limit: int | None = None) -> None:
-    """The variant's alpha as ``OUT/NAME.png`` (grey + alpha), for ``bgremover eval --pred-dir OUT --compare``
-    (with ``--limit N`` when only the first N items are cached)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for item, alpha8 in variant_alphas(set_dir, cache, text, limit):
-        Image.fromarray(np.stack([np.zeros_like(alpha8), alpha8], axis=-1), "LA").save(out / f"{item.name}.png")
+def select_items(sets: list[tuple[Path, Path]], fold: str | None, kind: str | None) -> list[tuple[EvalItem, Path]]:
+    spec = parse_fold(fold) if fold else None
+    return [(it, cache) for set_dir, cache in sets for it in load_eval_set(set_dir).items
+            if (spec is None or spec.holds(it.name)) and (kind is None or it.kind == kind)]
+
+
+def has_maps(cache: Path, item: str, names: set[str]) -> bool:
+    files = {f"{n[:-1]}.npy" for n in names if n.endswith("~")} | {f"{n}.npy" for n in names}
+    return all((cache / f"{item}.{f}").is_file() for f in files)
+
+
+def line(label: str, rows: list[Row], base: list[Row] | None) -> str:
+    agg = aggregate(rows)
+    vals = {"MAE_raw": agg["MAE_raw"], "holes": agg["holes"], "ghosts": agg["ghosts"],
+            **{("mask MAE" if k == "MAE" else k): v for k, v in agg.get("mask", {}).items()},
+            **{k: agg.get("alpha", {}).get(k) for k in ("SAD", "MSE", "Grad")}}
+    boot = bootstrap(base, rows) if base is not None else {}
+    cells = []
+    for col in COLUMNS:
+        v = vals.get(col)
+        text = "-" if v is None else f"{100 * v:.2f}" if col in ("holes", "ghosts") else \
+            f"{v:.4f}" if col in COLUMNS[:5] else f"{v:.1f}"
+        mark = SYMBOL[boot["metrics"][col]["verdict"]] if col in boot.get("metrics", {}) else " "
+        cells.append(f"{text:>8s}{mark}")
+    return f"{label[:52]:52s} " + " ".join(cells)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,31 +190,49 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("cache", help="run the models once per item and keep their maps")
     c.add_argument("set_dir", type=Path)
     c.add_argument("cache", type=Path)
-    c.add_argument("--model", action="append", required=True)
+    c.add_argument("--model", action="append", required=True, help="model id, or ID@SIZE for another input size")
     c.add_argument("--flip", action="store_true", help="also keep each model's mirrored run (NAME~)")
-    s = sub.add_parser("score", help="score variants built from cached maps")
+    c.add_argument("--fold", help="I/K or ~I/K: only these items (see score)")
+    s = sub.add_parser("score", help="score variants built from cached maps, each against the first")
     s.add_argument("set_dir", type=Path)
     s.add_argument("cache", type=Path)
     s.add_argument("variants", nargs="+")
-    v = sub.add_parser("save", help="write one variant's alpha PNGs (to compare with bgremover eval)")
-    v.add_argument("set_dir", type=Path)
-    v.add_argument("cache", type=Path)
-    v.add_argument("variant")
-    v.add_argument("out", type=Path)
-    v.add_argument("--limit", type=int, help="only the first N items of the manifest")
+    s.add_argument("--also", nargs=2, action="append", default=[], metavar=("SET", "CACHE"), type=Path,
+                   help="pool another set's items (its maps in CACHE)")
+    s.add_argument("--fold", help="I/K: only fold I of K (confirmation part); ~I/K: all but fold I (tuning part)")
+    s.add_argument("--kind", choices=("mask", "alpha"), help="only items of this kind")
+    s.add_argument("--peer", action="append", default=[], metavar="LABEL=DIR[,DIR]",
+                   help="a peer's saved predictions, compared with the first variant")
+    s.add_argument("--peer-map", action="append", default=[], metavar="LABEL=MAP:RESAMPLE",
+                   help="a peer reproduced from a cached map (rembg u2net: u2net:lanczos)")
+    s.add_argument("--cached", action="store_true",
+                   help="only the items whose maps are all cached yet (a cache still being filled)")
+    s.add_argument("--json", type=Path, help="write every variant's per-item rows and bootstraps here")
     args = ap.parse_args(argv)
-    if args.cmd == "save":
-        save_variant(args.set_dir, args.cache, args.variant, args.out, args.limit)
-        return 0
     if args.cmd == "cache":
-        cache_maps(args.set_dir, args.cache, args.model, args.flip)
+        cache_maps(args.set_dir, args.cache, args.model, args.flip, args.fold)
         return 0
-    print(f"{'variant':44s} " + " ".join(f"{c:>9s}" for c in COLUMNS))
+    items = select_items([(args.set_dir, args.cache), *map(tuple, args.also)], args.fold, args.kind)
+    if args.cached:
+        needed = {n for text in args.variants for n, _ in parse_variant(text)[0]} | \
+            {p.partition("=")[2].partition(":")[0] for p in args.peer_map}
+        items = [(it, cache) for it, cache in items if has_maps(cache, it.name, needed)]
+    print(f"{len(items)} items; marks: bootstrap against the first variant (+ better, - worse, = within noise)")
+    print(f"{'variant':52s} " + " ".join(f"{c:>9s}" for c in COLUMNS))
+    record: dict[str, list[Row]] = {}
     for text in args.variants:
-        values = score_variant(args.set_dir, args.cache, text)
-        cells = [f"{v:.4f}" if i < 5 else f"{v:.1f}" for i, v in enumerate(values)]
-        marks = ["*" if beats_peers(col, v) else " " for col, v in zip(COLUMNS, values)]
-        print(f"{text[:44]:44s} " + " ".join(f"{c:>8s}{m}" for c, m in zip(cells, marks)), flush=True)
+        record[text] = variant_rows(items, text)
+        print(line(text, record[text], None if text == args.variants[0] else record[args.variants[0]]), flush=True)
+    peers = [(p.partition("=")[0], p.partition("=")[2], peer_rows) for p in args.peer] + \
+        [(p.partition("=")[0], p.partition("=")[2], peer_map_rows) for p in args.peer_map]
+    for label, source, rows_of in peers:
+        record[label] = rows_of(items, [Path(d) for d in source.split(",")] if rows_of is peer_rows else source)
+        print(line(f"peer {label}", record[label], record[args.variants[0]]), flush=True)
+    if args.json:
+        first = record[args.variants[0]]
+        args.json.write_text(json.dumps(strip_private({
+            "items": len(items), "fold": args.fold, "kind": args.kind,
+            "rows": record, "vs_first": {k: bootstrap(first, v) for k, v in record.items() if v is not first}})))
     return 0
 
 

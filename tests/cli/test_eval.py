@@ -51,15 +51,20 @@ def test_eval_runs_a_preset_prints_overall_and_by_dataset_and_writes_json(set_di
     assert ours["aggregate"]["alpha"]["Grad"] == pytest.approx(rescored["alpha"]["Grad"], rel=1e-12)
 
 
-def test_eval_scores_existing_predictions_and_compares_with_peers(set_dir, tmp_path):
-    ours = peer_predictions(set_dir, tmp_path / "ours", shift=2)
-    peer = peer_predictions(set_dir, tmp_path / "peer", shift=9)
+def compare_shifted(set_dir: Path, tmp_path: Path, ours_shift: int, peer_shift: int, peer: str = "peer"):
+    """``eval --pred-dir OURS --compare PEER --json``: its result, what it wrote, and the two directories."""
+    ours = peer_predictions(set_dir, tmp_path / "ours", shift=ours_shift)
+    peer_dir = peer_predictions(set_dir, tmp_path / peer, shift=peer_shift)
     out_json = tmp_path / "cmp.json"
-    res = runner.invoke(app, ["eval", str(set_dir), "--pred-dir", str(ours), "--compare", str(peer),
+    res = runner.invoke(app, ["eval", str(set_dir), "--pred-dir", str(ours), "--compare", str(peer_dir),
                               "--json", str(out_json)])
     assert res.exit_code == 0, res.output
+    return res, json.loads(out_json.read_text()), ours, peer_dir
+
+
+def test_eval_scores_existing_predictions_and_compares_with_peers(set_dir, tmp_path):
+    res, data, ours, peer = compare_shifted(set_dir, tmp_path, 2, 9)
     assert "paired, per item: B = ours vs A = peer" in res.output
-    data = json.loads(out_json.read_text())
     assert [r["label"] for r in data["results"]] == ["ours", "peer"]
     eval_set = load_eval_set(set_dir)
     expected = compare(score_predictions(eval_set, peer).rows, score_predictions(eval_set, ours).rows)["wins"]
@@ -96,3 +101,56 @@ def test_pred_dir_cannot_be_combined_with_a_model(set_dir, tmp_path):
     assert res.exit_code == 2 and "--pred-dir" in res.output
     res = runner.invoke(app, ["eval", str(set_dir), "--compare", str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "does not exist" in res.output
+    res = runner.invoke(app, ["eval", str(set_dir), "--pred-dir", str(tmp_path), "--vs-cheaper"])
+    assert res.exit_code == 2 and "--compare instead" in res.output
+
+
+def test_eval_keeps_one_fold_or_its_complement_and_says_which(set_dir, tmp_path):
+    from bgremover.evaluation.split import parse_fold
+
+    ours = peer_predictions(set_dir, tmp_path / "ours", shift=0)
+    names = [it.name for it in load_eval_set(set_dir).items]
+    seen = []
+    for spec in ("0/2", "~0/2"):
+        out_json = tmp_path / f"{spec.replace('/', '_')}.json"
+        res = runner.invoke(app, ["eval", str(set_dir), "--pred-dir", str(ours), "--fold", spec, "--json", str(out_json)])
+        assert res.exit_code == 0, res.output
+        assert f"fold {spec}" in res.output
+        data = json.loads(out_json.read_text())
+        got = [r["name"] for r in data["results"][0]["items"]]
+        assert got == parse_fold(spec).select(names) and data["fold"] == spec
+        seen += got
+    assert sorted(seen) == sorted(names)  # the two parts are disjoint and cover the set
+    res = runner.invoke(app, ["eval", str(set_dir), "--pred-dir", str(ours), "--fold", "3/2"])
+    assert res.exit_code == 2 and "I/K" in res.output
+
+
+def test_eval_prints_holes_ghosts_and_the_bootstrap_interval_with_a_plain_verdict(set_dir, tmp_path):
+    res, data, _, _ = compare_shifted(set_dir, tmp_path, 0, 0, peer="same")
+    assert "holes %" in res.output and "ghosts %" in res.output and "95 % interval" in res.output
+    said = " ".join(res.output.split())
+    sentence = said[said.index("ours vs same:"):].split(".")[0]
+    assert "within noise on MAE_raw" in sentence and "too few items on" in sentence and "SAD" in sentence
+    assert "better" not in sentence and "worse" not in sentence
+    boot = data["comparisons"][0]["bootstrap"]
+    assert all(m["delta_lo"] == m["delta_hi"] == 0.0 for m in boot["metrics"].values())
+    agg = data["results"][0]["aggregate"]
+    assert agg["holes"] == 0.0 and agg["ghosts"] == 0.0
+
+
+def test_vs_cheaper_runs_the_next_cheaper_presets_and_says_whether_the_price_is_earned(set_dir, tmp_path,
+                                                                                      monkeypatch, remover):
+    custom = tmp_path / "custom.toml"
+    custom.write_text('[presets.preview]\ncredits = 0\nmodels = ["u2netp"]\n'
+                      '[presets.preview.recipe]\nrefine = { method = "upsample", upsample = "linear" }\n')
+    monkeypatch.setenv("BGREMOVER_CUSTOM_MODELS", str(custom))
+    out_json = tmp_path / "ladder.json"
+    res = runner.invoke(app, ["eval", str(set_dir), "--model", "bg-remover-fast", "--vs-cheaper",
+                              "--json", str(out_json)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out_json.read_text())
+    assert [r["label"] for r in data["results"]] == ["bg-remover-fast", "preview"]
+    cmp = data["comparisons"][0]
+    assert (cmp["a"], cmp["b"]) == ("preview", "bg-remover-fast")
+    earned = cmp["bootstrap"]["earns_its_price"]
+    assert ("earns its price over preview" if earned else "does not earn its price over preview") in res.output

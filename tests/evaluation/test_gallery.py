@@ -51,3 +51,30 @@ def test_gallery_has_a_sheet_per_item_with_every_run_and_an_offline_index(tmp_pa
     # ours is the GT (the 16-bit one up to 8-bit rounding): it wins everywhere except the empty photo
     assert body.count('class="wins"') == len(eval_set) - 1 and body.count('class="tie"') == 1
     assert 'class="loses"' not in body
+
+
+def test_the_index_lists_the_worst_holes_and_ghosts_first_with_each_runs_share(tmp_path):
+    eval_set = load_eval_set(write_synthetic_set(tmp_path / "set"))
+    names = [it.name for it in eval_set.items]
+    holey, ghostly = names[1], names[3]
+
+    def damage(gt, name):
+        if name == holey:
+            return np.where(gt >= 0.95, 0.5, gt)  # a see-through subject: 100 % holes
+        if name == ghostly:
+            return np.where(gt <= 0.05, 0.3, gt)  # a ghost over the whole background
+        return gt
+
+    out = tmp_path / "ours"
+    out.mkdir()
+    for item in eval_set.items:
+        a = np.clip(damage(item.load_gt(), item.name), 0, 1)
+        Image.fromarray(np.round(a * 255).astype(np.uint8)).save(out / f"{item.name}.png")
+    result = score_predictions(eval_set, out)
+    index = write_gallery(tmp_path / "gallery", eval_set, [GalleryRun("ours", out, result)])
+
+    body = index.read_text().split("</style>")[1]
+    order = [m for m in re.findall(r'<tr><td><a href="([^"]+)\.png"', body)]
+    assert set(order[:2]) == {holey, ghostly} and set(order[2:]) == set(names) - {holey, ghostly}
+    assert result.row(holey)["holes"] == 1.0 and "100.0% / 0.0%" in body
+    assert result.row(ghostly)["ghosts"] == 1.0 and "0.0% / 100.0%" in body

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from bgremover.evaluation.defects import DEFECT_KEYS
 from bgremover.evaluation.metrics import ALPHA_KEYS, MASK_KEYS, is_better
 
 Row = dict[str, Any]
@@ -30,6 +31,7 @@ def aggregate(rows: list[Row]) -> dict[str, Any]:
         "n_scored": len(scored),
         "n_flagged": sum(1 for r in rows if r.get("flag")),
         "MAE_raw": _mean([r["MAE_raw"] for r in scored]),
+        **{k: _mean([r.get(k) for r in scored]) for k in DEFECT_KEYS},
     }
     curves = [r["_fcurve"] for r in masks if "_fcurve" in r]
     if masks and curves:
@@ -57,7 +59,7 @@ def aggregate_groups(rows: list[Row]) -> dict[str, dict[str, Any]]:
 
 
 def item_keys(kind: str) -> list[str]:
-    return ["MAE_raw", *(MASK_KEYS if kind == "mask" else ALPHA_KEYS[:3])]
+    return ["MAE_raw", *(MASK_KEYS if kind == "mask" else ALPHA_KEYS[:3])]  # the reference scorer's tallies
 
 
 def compare(rows_a: list[Row], rows_b: list[Row]) -> dict[str, Any]:
@@ -87,6 +89,8 @@ def compare(rows_a: list[Row], rows_b: list[Row]) -> dict[str, Any]:
 
 
 HEADLINE = ("MAE_raw", "mask MAE", "maxF", "Sm", "wF", "SAD", "MSE", "Grad")  # BASELINES.md's main table
+REPORTED = (*HEADLINE, *DEFECT_KEYS)  # the headline numbers and what customers see first
+MIN_ITEMS = 5  # fewer items with a value than this: no interval is believed, the verdict is "too few items"
 
 
 def _headline(rows: list[Row], weights: np.ndarray) -> dict[str, np.ndarray]:
@@ -100,6 +104,7 @@ def _headline(rows: list[Row], weights: np.ndarray) -> dict[str, np.ndarray]:
             return (w @ vals) / w.sum(axis=1)
 
     out = {"MAE_raw": mean_of("MAE_raw", None)}
+    out.update({k: mean_of(k, None) for k in DEFECT_KEYS if any(r.get(k) is not None for r in rows)})
     if any(r["kind"] == "mask" for r in rows):
         out.update({"mask MAE": mean_of("MAE", "mask"), "Sm": mean_of("Sm", "mask"), "wF": mean_of("wF", "mask")})
         curves = np.stack([r["_fcurve"] if r["kind"] == "mask" else np.zeros(256) for r in rows])
@@ -111,13 +116,17 @@ def _headline(rows: list[Row], weights: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def bootstrap(rows_a: list[Row], rows_b: list[Row], resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+def bootstrap(rows_a: list[Row], rows_b: list[Row], resamples: int = 1000, seed: int = 0,
+              level: float = 0.95) -> dict[str, Any]:
     """How sure "B beats A" is on a set this small: the items are drawn again with replacement
-    ``resamples`` times (the same draw for both runs: a paired bootstrap), and for each headline
-    number we give the share of draws in which B's set-level value is better, and the 95 % range of
-    B - A. ``all`` is the share of draws in which B is better on every number at once: the chance
-    that a similar set confirms a claim of the form "better on every number". A draw without an item
-    of a kind (no alpha matte, say) cannot show B better on that kind's numbers and counts as not."""
+    ``resamples`` times (the same draw for both runs: a paired bootstrap). For each reported number:
+    the share of draws in which B's set-level value is better, the ``level`` interval of B - A
+    (percentiles of the draws), and a plain verdict: ``better`` or ``worse`` when the interval
+    lies wholly on one side of zero, else ``within noise`` (identical runs: [0, 0], within noise);
+    ``too few items`` when fewer than ``MIN_ITEMS`` items carry the number (one alpha matte's
+    resamples all give the same difference: a zero-width interval that proves nothing).
+    ``all`` is the share of draws in which B is better on every headline number at once. A draw
+    without an item of a kind (no alpha matte, say) cannot show B better on that kind's numbers."""
     ia = {r["name"]: r for r in rows_a if r.get("scored")}
     ib = {r["name"]: r for r in rows_b if r.get("scored") and r["name"] in ia}
     names = [n for n in ia if n in ib]
@@ -129,16 +138,46 @@ def bootstrap(rows_a: list[Row], rows_b: list[Row], resamples: int = 1000, seed:
     ha, hb = _headline(a, weights), _headline(b, weights)
     metrics: dict[str, Any] = {}
     every = np.ones(resamples, bool)
-    for key in HEADLINE:
-        if key not in ha:
+    tail = 50.0 * (1.0 - level)
+    for key in REPORTED:
+        if key not in ha or key not in hb:
             continue
         delta = hb[key] - ha[key]
         # as in ``compare``: a difference under TIE is a tie; NaN (no item of the kind drawn) is not better
         better = is_better(key.removeprefix("mask "), delta) & (np.abs(delta) >= TIE)
-        every &= better
-        lo, hi = np.nanpercentile(delta, [2.5, 97.5])
-        metrics[key] = {"p_better": float(better.mean()), "delta_lo": float(lo), "delta_hi": float(hi)}
-    return {"resamples": resamples, "seed": seed, "metrics": metrics, "p_better_all": float(every.mean())}
+        if key in HEADLINE:
+            every &= better
+        lo, hi = (float(x) for x in np.nanpercentile(delta, [tail, 100.0 - tail]))
+        n = _carrying(a, b, key)
+        metrics[key] = {"p_better": float(better.mean()), "delta_lo": lo, "delta_hi": hi, "n": n,
+                        "verdict": verdict(key, lo, hi) if n >= MIN_ITEMS else "too few items"}
+    return {"resamples": resamples, "seed": seed, "level": level, "n": len(names), "metrics": metrics,
+            "p_better_all": float(every.mean()), **ladder(metrics)}
+
+
+def _carrying(a: list[Row], b: list[Row], key: str) -> int:
+    """How many paired items carry ``key`` in both runs (the mask numbers: only mask items)."""
+    item_key = {"mask MAE": "MAE", "maxF": "_fcurve"}.get(key, key)
+    kind = "mask" if key in ("mask MAE", "maxF", "Sm", "wF") else "alpha" if key in ("SAD", "MSE", "Grad") else None
+    return sum(1 for x, y in zip(a, b) if (kind is None or x["kind"] == kind)
+               and x.get(item_key) is not None and y.get(item_key) is not None)
+
+
+def verdict(key: str, lo: float, hi: float) -> str:
+    """``better`` / ``worse`` (for B) when the interval of B - A excludes zero, else ``within noise``."""
+    if lo < TIE and hi > -TIE:  # the interval reaches zero
+        return "within noise"
+    return "better" if is_better(key.removeprefix("mask "), lo) else "worse"
+
+
+def ladder(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The price rule for B costing more than A: worse on no number, holes and ghosts included (a paid
+    preset must not add holes), beyond the noise; and better on most of the headline numbers."""
+    head = {k: m["verdict"] for k, m in metrics.items() if k in HEADLINE}
+    worse = [k for k, m in metrics.items() if m["verdict"] == "worse"]
+    better = [k for k, v in head.items() if v == "better"]
+    return {"worse_on": worse, "better_on": better,
+            "earns_its_price": not worse and len(better) > len(head) / 2}
 
 
 def strip_private(obj: Any) -> Any:

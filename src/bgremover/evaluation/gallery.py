@@ -1,6 +1,7 @@
 """A gallery a person can look through: per item one PNG with the photo, the ground truth and each
 run's cut-out on a checkerboard, side by side, and an ``index.html`` (no network, no scripts) that
-lists the items with each run's MAE_raw, the items where the first run loses most listed first."""
+lists the items with each run's holes, ghosts and MAE_raw, the first run's worst items first: most
+holes plus ghosts (what makes a cut-out unusable), then where it loses most on MAE_raw."""
 from __future__ import annotations
 
 import html
@@ -74,7 +75,18 @@ def _score_text(result: EvalResult, name: str) -> str:
     if not row or not row.get("scored"):
         return "not scored"
     key = "maxF" if row["kind"] == "mask" else "SAD"
-    return f"MAE_raw {row['MAE_raw']:.4f}  {key} {row[key]:.3f}"
+    return f"MAE {row['MAE_raw']:.3f} {key} {row[key]:.2f} H {_pct(row.get('holes'))} G {_pct(row.get('ghosts'))}"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _defects(result: EvalResult, name: str) -> tuple[float | None, float | None]:
+    row = result.row(name)
+    if not row or not row.get("scored"):
+        return None, None
+    return row.get("holes"), row.get("ghosts")
 
 
 def item_sheet(item: EvalItem, runs: list[GalleryRun], font: ImageFont.ImageFont) -> Image.Image:
@@ -113,8 +125,10 @@ def write_gallery(out_dir: str | Path, eval_set: EvalSet, runs: list[GalleryRun]
         maes = [_mae(r.result, item.name) for r in runs]
         peers = [m for m in maes[1:] if m is not None]
         margin = (maes[0] - min(peers)) if maes[0] is not None and peers else None
-        entries.append((item, maes, margin))
-    entries.sort(key=lambda e: -(e[2] if e[2] is not None else (e[1][0] or 0.0)))
+        defects = [_defects(r.result, item.name) for r in runs]
+        entries.append((item, maes, margin, defects))
+    entries.sort(key=lambda e: (-sum(v or 0.0 for v in e[3][0]),
+                                -(e[2] if e[2] is not None else (e[1][0] or 0.0))))
     index = out / "index.html"
     index.write_text(_index_html(eval_set, runs, entries))
     return index
@@ -122,9 +136,13 @@ def write_gallery(out_dir: str | Path, eval_set: EvalSet, runs: list[GalleryRun]
 
 def _index_html(eval_set: EvalSet, runs: list[GalleryRun], entries: list) -> str:
     esc = html.escape
-    head = "".join(f"<th>{esc(r.label)}<br>MAE_raw</th>" for r in runs)
+    head = "".join(f"<th>{esc(r.label)}<br>holes / ghosts</th>" for r in runs) + \
+        "".join(f"<th>{esc(r.label)}<br>MAE_raw</th>" for r in runs)
+    means = "".join(f"<td>{_pct(r.result.aggregate.get('holes'))} / {_pct(r.result.aggregate.get('ghosts'))}</td>"
+                    for r in runs)
     rows = []
-    for item, maes, margin in entries:
+    for item, maes, margin, defects in entries:
+        defect_cells = "".join(f"<td class=\"defects\">{_pct(h)} / {_pct(g)}</td>" for h, g in defects)
         best = min((m for m in maes if m is not None), default=None)
         cells = "".join(
             f"<td class=\"{'best' if m is not None and m == best and len(runs) > 1 else ''}\">"
@@ -133,7 +151,8 @@ def _index_html(eval_set: EvalSet, runs: list[GalleryRun], entries: list) -> str
         name = esc(item.name)
         rows.append(
             f"<tr><td><a href=\"{name}.png\"><img src=\"{name}.png\" loading=\"lazy\" alt=\"{name}\"></a></td>"
-            f"<td>{name}<br><small>{esc(short_group(item.field('dataset')))} · {item.kind}</small></td>{cells}"
+            f"<td>{name}<br><small>{esc(short_group(item.field('dataset')))} · {item.kind}</small></td>"
+            f"{defect_cells}{cells}"
             f"<td class=\"{verdict}\">{verdict}{'' if margin is None else f' {margin:+.4f}'}</td></tr>")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>bgremover gallery: {esc(eval_set.root.name)}</title>
@@ -145,8 +164,12 @@ td:nth-child(2) {{ text-align: left; }} img {{ max-height: 160px; }}
 </style></head><body>
 <h1>{esc(runs[0].label)} on {esc(str(eval_set.root))}</h1>
 <p>{len(entries)} items. Each picture: photo, ground truth, then each run's cut-out on a checkerboard.
-Rows where {esc(runs[0].label)} is furthest behind the best other run (MAE_raw) come first; lower is better.</p>
+Holes: share of the ground truth's opaque pixels (alpha &ge; 0.95) cut below 0.9; ghosts: share of its background
+(alpha &le; 0.05) kept above 0.1; both regions shrunk by 1 % of the diagonal (at least 3 px) so soft edges do not count.
+{esc(runs[0].label)}'s worst items come first: most holes plus ghosts, then furthest behind the best other run on
+MAE_raw. Lower is better.</p>
 <table><tr><th>sheet</th><th>item</th>{head}<th>{esc(runs[0].label)} vs best other</th></tr>
+<tr class="mean"><td></td><td>mean over items</td>{means}{"<td></td>" * (len(runs) + 1)}</tr>
 {chr(10).join(rows)}
 </table></body></html>
 """

@@ -7,7 +7,8 @@ Both inputs are float64 alphas in [0, 1] of the same shape.
   > 128/255, which is what pysodmetrics' own ``prepare_data`` does to uint8 inputs.
 * ``kind="alpha"`` (matting convention, every pixel counts, no normalisation): SAD/1000, MSE×1000,
   DIM's gradient error (sigma 1.4) /1000, and MAE.
-* every item: ``MAE_raw``, the plain mean absolute difference, so one number spans both kinds.
+* every item: ``MAE_raw``, the plain mean absolute difference, so one number spans both kinds, and
+  ``holes`` and ``ghosts`` (``defects.py``), what a customer sees first.
 """
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ import numpy as np
 import py_sod_metrics as psm
 from scipy.ndimage import convolve1d
 
+from bgremover.evaluation.defects import defect_scores
+
 MASK_KEYS = ("MAE", "maxF", "Sm", "wF")
 ALPHA_KEYS = ("SAD", "MSE", "Grad", "MAE")
-LOWER_BETTER = frozenset({"MAE", "MAE_raw", "SAD", "MSE", "Grad"})
+LOWER_BETTER = frozenset({"MAE", "MAE_raw", "SAD", "MSE", "Grad", "holes", "ghosts"})
 GT_THRESHOLD = 128.0 / 255.0
 
 
@@ -100,6 +103,7 @@ def score_item(kind: str, pred: np.ndarray, gt: np.ndarray) -> dict[str, Any]:
     gt = gt.astype(np.float64, copy=False)
     res: dict[str, Any] = {"MAE_raw": float(np.mean(np.abs(pred - gt)))}
     res.update(mask_scores(pred, gt) if kind == "mask" else alpha_scores(pred, gt))
+    res.update(defect_scores(pred, gt))
     return res
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from bgremover.evaluation.metrics import LOWER_BETTER
 from bgremover.evaluation.runner import EvalResult
 
 MAIN_COLUMNS = (  # (header, section, key, format)
@@ -18,9 +19,12 @@ MAIN_COLUMNS = (  # (header, section, key, format)
     ("a.SAD", "alpha", "SAD", ".1f"),
     ("a.MSE", "alpha", "MSE", ".1f"),
     ("a.Grad", "alpha", "Grad", ".1f"),
+    ("holes %", None, "holes", "%"),
+    ("ghosts %", None, "ghosts", "%"),
 )
-LEGEND = ("m. = mask items (MAE, maxF, Sm, wF), a. = alpha items (SAD, MSE x1e3, Grad); "
-          "lower is better except maxF, Sm, wF")
+LEGEND = ("m. = mask items (MAE, maxF, Sm, wF), a. = alpha items (SAD, MSE x1e3, Grad); holes: GT-opaque "
+          "pixels cut below 0.9, ghosts: GT-background kept above 0.1, regions shrunk by 1 % of the diagonal, "
+          "mean over items; lower is better except maxF, Sm, wF")
 GROUP_CELLS = {"mask": (("MAE", ".3f"), ("maxF", ".3f"), ("Sm", ".3f")),
                "alpha": (("MAE", ".3f"), ("SAD", ".1f"), ("Grad", ".1f"))}
 
@@ -31,7 +35,9 @@ def short_group(name: str) -> str:
 
 
 def _fmt(v: Any, spec: str) -> str:
-    return "-" if v is None else format(v, spec)
+    if v is None:
+        return "-"
+    return f"{100 * v:.2f}" if spec == "%" else format(v, spec)
 
 
 def _value(agg: dict[str, Any], section: str | None, key: str) -> Any:
@@ -52,7 +58,7 @@ def overall_table(results: list[EvalResult], title: str = "overall") -> Table:
         vals = [_value(a, section, key) for a in aggs]
         vals = [v for v in vals if v is not None]
         if len(vals) > 1:
-            lower = key in ("MAE", "MAE_raw", "SAD", "MSE", "Grad")
+            lower = key in LOWER_BETTER
             best[header] = min(vals) if lower else max(vals)
     for r, a in zip(results, aggs):
         cells = []
@@ -109,16 +115,33 @@ def comparison_table(label_a: str, label_b: str, comparison: dict[str, Any]) -> 
 
 
 def bootstrap_table(label_a: str, label_b: str, boot: dict[str, Any]) -> Table:
-    """Per headline number: the share of paired resamples of the items in which B is better, and the
-    95 % range of B - A; the last row is the share in which B is better on all of them at once."""
+    """Per reported number: the share of paired resamples of the items in which B is better, the
+    interval of B - A, and the verdict (better, worse, within noise); then the share of draws in which
+    B is better on all eight at once, and whether B earns a higher price than A."""
     a, b = escape(label_a), escape(label_b)
-    t = Table(title=f"paired bootstrap ({boot['resamples']} resamples of the items): B = {b} vs A = {a}",
-              title_justify="left", caption="P(B better) near 1 or 0 is a real difference; near 0.5 it is noise",
-              caption_justify="left")
+    pct = round(100 * boot.get("level", 0.95))
+    t = Table(title=f"paired bootstrap ({boot['resamples']} resamples of {boot.get('n', '?')} items): "
+                    f"B = {b} vs A = {a}", title_justify="left",
+              caption=f"within noise: the {pct} % interval of B - A reaches zero; too few items: under 5 carry "
+                      "the number", caption_justify="left")
     t.add_column("metric")
     t.add_column("P(B better)", justify="right")
-    t.add_column("B - A, 95 % range", justify="right")
+    t.add_column(f"B - A, {pct} % interval", justify="right")
+    t.add_column("B is", justify="left")
+    colours = {"better": "green", "worse": "red"}
     for key, m in boot["metrics"].items():
-        t.add_row(key, f"{m['p_better']:.2f}", f"{m['delta_lo']:+.4g} … {m['delta_hi']:+.4g}")
-    t.add_row("[bold]all at once[/bold]", f"[bold]{boot['p_better_all']:.2f}[/bold]", "")
+        scale, unit = (100.0, " pt") if key in ("holes", "ghosts") else (1.0, "")
+        v = m["verdict"]
+        t.add_row(key, f"{m['p_better']:.2f}", f"[{scale * m['delta_lo']:+.4g}, {scale * m['delta_hi']:+.4g}]{unit}",
+                  f"[{colours[v]}]{v}[/{colours[v]}]" if v in colours else v)
+    t.add_row("[bold]all eight at once[/bold]", f"[bold]{boot['p_better_all']:.2f}[/bold]", "", "")
     return t
+
+
+def verdict_line(label_a: str, label_b: str, boot: dict[str, Any]) -> str:
+    """One plain sentence: where B is better, worse, or level with A within the noise."""
+    by: dict[str, list[str]] = {"better": [], "worse": [], "within noise": [], "too few items": []}
+    for key, m in boot["metrics"].items():
+        by[m["verdict"]].append(key)
+    parts = [f"{v} on {', '.join(keys)}" for v, keys in by.items() if keys]
+    return f"{label_b} vs {label_a}: " + "; ".join(parts) + "."
