@@ -113,7 +113,8 @@ def test_eval_keeps_one_fold_or_its_complement_and_says_which(set_dir, tmp_path)
     seen = []
     for spec in ("0/2", "~0/2"):
         out_json = tmp_path / f"{spec.replace('/', '_')}.json"
-        res = runner.invoke(app, ["eval", str(set_dir), "--pred-dir", str(ours), "--fold", spec, "--json", str(out_json)])
+        res = runner.invoke(app, ["eval", str(set_dir), "--pred-dir", str(ours), "--fold", spec,
+                                  "--json", str(out_json)])
         assert res.exit_code == 0, res.output
         assert f"fold {spec}" in res.output
         data = json.loads(out_json.read_text())
