@@ -9,6 +9,7 @@
     cost_per_image = 0.5          # what the upstream charges us, in our credits
     allow_networks = ["127.0.0.1/32"]   # optional: this provider may sit on these private/loopback networks
     models = { bg-remover = "bg-remover-hq" }   # optional: the upstream's own model for one of ours
+    pinnable = true               # optional: a request may ask for this provider ("provider": "gpu-box")
 
     [routes]
     bg-remover = ["gpu-box", "local"]
@@ -23,7 +24,7 @@ import logging
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ log = logging.getLogger(__name__)
 
 KINDS = ("local", "bgremover", "removebg", "rembg")
 LOCAL = "local"
-_KEYS = {"kind", "url", "api_key_env", "timeout_s", "max_concurrency", "cost_per_image", "allow_networks", "models"}
+_KEYS = {"kind", "url", "api_key_env", "timeout_s", "max_concurrency", "cost_per_image", "allow_networks", "models",
+         "pinnable"}
 _NEEDS_KEY = {"bgremover", "removebg"}
 _DEFAULT_UPSTREAM_MODEL = {"rembg": "u2net"}  # bgremover: our own name; removebg: none (it has one model)
 
@@ -78,6 +80,7 @@ class ProviderSpec:
     cost_per_image: float = 0.0
     allow_networks: tuple[Any, ...] = ()
     models: Mapping[str, str] = field(default_factory=dict)
+    pinnable: bool = False  # a request may name this provider (only where the operator says so)
 
     def upstream_model(self, model: str) -> str | None:
         if model in self.models:
@@ -103,8 +106,10 @@ class ProvidersConfig:
 
 
 def load_providers(path: Path | None, *, fetch_allowlist: Iterable[str] = (), known_models: Iterable[str] | None = None,
-                   environ: Mapping[str, str] | None = None, getaddrinfo: GetAddrInfo | None = None) -> ProvidersConfig:
-    """Read and check the providers file; no file (``None``): every model runs locally."""
+                   environ: Mapping[str, str] | None = None, getaddrinfo: GetAddrInfo | None = None,
+                   with_keys: bool = True) -> ProvidersConfig:
+    """Read and check the providers file; no file (``None``): every model runs locally. ``with_keys=False``
+    (the API process, which only reads names, routes and pins) leaves the upstream keys unread."""
     if path is None:
         return ProvidersConfig({LOCAL: LOCAL_SPEC}, {})
     try:
@@ -114,12 +119,13 @@ def load_providers(path: Path | None, *, fetch_allowlist: Iterable[str] = (), kn
     except tomllib.TOMLDecodeError as exc:
         raise ProviderConfigError(f"the providers file {path} is not valid TOML: {exc}") from None
     return parse_providers(raw, fetch_allowlist=fetch_allowlist, known_models=known_models,
-                           environ=os.environ if environ is None else environ, getaddrinfo=getaddrinfo)
+                           environ=os.environ if environ is None else environ, getaddrinfo=getaddrinfo,
+                           with_keys=with_keys)
 
 
 def parse_providers(raw: Mapping[str, Any], *, fetch_allowlist: Iterable[str] = (),
                     known_models: Iterable[str] | None = None, environ: Mapping[str, str] | None = None,
-                    getaddrinfo: GetAddrInfo | None = None) -> ProvidersConfig:
+                    getaddrinfo: GetAddrInfo | None = None, with_keys: bool = True) -> ProvidersConfig:
     environ = os.environ if environ is None else environ
     unknown = set(raw) - {"providers", "routes"}
     if unknown:
@@ -129,7 +135,7 @@ def parse_providers(raw: Mapping[str, Any], *, fetch_allowlist: Iterable[str] = 
     for name, table in _table(raw, "providers").items():
         if not isinstance(table, Mapping):
             raise ProviderConfigError(f"[providers.{name}] must be a table")
-        spec = _spec(name, table, environ)
+        spec = _spec(name, table, environ if with_keys else None)
         if spec.target is not None:
             _check_address(spec, allow, getaddrinfo)
         providers[name] = spec
@@ -144,7 +150,7 @@ def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-def _spec(name: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> ProviderSpec:
+def _spec(name: str, t: Mapping[str, Any], environ: Mapping[str, str] | None) -> ProviderSpec:
     where = f"[providers.{name}]"
     if unknown := set(t) - _KEYS:
         raise ProviderConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_KEYS))}")
@@ -152,10 +158,10 @@ def _spec(name: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> Provid
     if kind not in KINDS:
         raise ProviderConfigError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if kind == LOCAL:
-        if name != LOCAL or set(t) - {"kind"}:
+        if name != LOCAL or set(t) - {"kind", "pinnable"}:
             raise ProviderConfigError(f"{where}: this deployment's own workers are the provider named 'local', "
-                                      "which takes no settings")
-        return LOCAL_SPEC
+                                      "which takes no settings but pinnable")
+        return replace(LOCAL_SPEC, pinnable=_flag(where, t, "pinnable"))
     url = t.get("url")
     if not isinstance(url, str):
         raise ProviderConfigError(f"{where}: url is required (http:// or https://)")
@@ -169,10 +175,18 @@ def _spec(name: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> Provid
                         timeout_s=_number(where, t, "timeout_s", 60.0, minimum=0.1),
                         max_concurrency=int(_number(where, t, "max_concurrency", 4, minimum=1, integer=True)),
                         cost_per_image=_number(where, t, "cost_per_image", 0.0, minimum=0.0),
-                        allow_networks=_networks(where, t.get("allow_networks", [])), models=_models(where, t))
+                        allow_networks=_networks(where, t.get("allow_networks", [])), models=_models(where, t),
+                        pinnable=_flag(where, t, "pinnable"))
 
 
-def _secret(where: str, kind: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> Secret | None:
+def _flag(where: str, t: Mapping[str, Any], key: str) -> bool:
+    value = t.get(key, False)
+    if not isinstance(value, bool):
+        raise ProviderConfigError(f"{where}: {key} must be true or false, not {value!r}")
+    return value
+
+
+def _secret(where: str, kind: str, t: Mapping[str, Any], environ: Mapping[str, str] | None) -> Secret | None:
     var = t.get("api_key_env")
     if var is None:
         if kind in _NEEDS_KEY:
@@ -181,6 +195,8 @@ def _secret(where: str, kind: str, t: Mapping[str, Any], environ: Mapping[str, s
         return None
     if not isinstance(var, str) or not var.isidentifier():
         raise ProviderConfigError(f"{where}: api_key_env must name an environment variable")
+    if environ is None:
+        return None
     value = environ.get(var, "")
     if not value.strip():
         raise ProviderConfigError(f"{where}: the environment variable {var} (api_key_env) is not set or empty")

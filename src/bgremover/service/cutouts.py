@@ -1,11 +1,22 @@
 """Who produces a task's cut-out: one call, so that another producer (an upstream provider) can stand in for the
-local pipeline without the task run (``service/processing.py``) changing."""
+local pipeline without the task run (``service/processing.py``) changing.
+
+With a providers file (``BGREMOVER_PROVIDERS``) the worker's producer is a :class:`RoutedPipeline`: the model's
+route of providers (docs/providers.md), tried in order, with this process's own pipeline as ``local``.
+"""
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+from typing import TYPE_CHECKING, Protocol
 
 from bgremover.config import Settings
 from bgremover.pipeline.remover import Cutout, CutoutOptions, Remover
+from bgremover.service.provenance import Provenance
+
+if TYPE_CHECKING:
+    from bgremover.providers import ProviderResult, Router
+
+log = logging.getLogger(__name__)
 
 
 class CutoutProducer(Protocol):
@@ -29,3 +40,37 @@ class LocalPipeline:
 
     def produce(self, data: bytes, options: CutoutOptions) -> Cutout:
         return self.remover.remove(data, options)
+
+
+class RoutedPipeline:
+    """The model's providers, in route order, with failover; ``local`` is this process's own pipeline.
+
+    :meth:`serve` answers the checked result and its :class:`Provenance`; a failure's provenance is
+    :func:`failure_provenance` of the error it raised. One per worker process (its breakers, caps and health).
+    """
+
+    def __init__(self, router: Router, local: LocalPipeline) -> None:
+        self.router, self.local = router, local
+
+    @classmethod
+    def from_settings(cls, settings: Settings, local: LocalPipeline, known_models: list[str]) -> RoutedPipeline:
+        from bgremover.providers import Router, load_providers
+
+        config = load_providers(settings.providers, fetch_allowlist=settings.fetch_allowlist, known_models=known_models)
+        log.info("providers: %s; routes: %s", ", ".join(sorted(config.providers)),
+                 "; ".join(f"{m} -> {', '.join(r)}" for m, r in sorted(config.routes.items())) or "none")
+        return cls(Router.from_settings(config, settings, local_run=local.produce), local)
+
+    def produce(self, data: bytes, options: CutoutOptions) -> ProviderResult:
+        return self.serve(data, options)[0]
+
+    def serve(self, data: bytes, options: CutoutOptions, *, task_id: str | None = None,
+              pin: str | None = None) -> tuple[ProviderResult, Provenance]:
+        served = self.router.run_with_failover(self.router.route(options.model or "", pin), data, options,
+                                               idempotency_key=task_id)
+        return served.result, Provenance.of(served.attempts, served.provider, served.result.latency_s)
+
+
+def failure_provenance(exc: BaseException) -> Provenance:
+    """What the attempts of a failed routed run were (none: the client's image was refused before any call)."""
+    return Provenance.of(getattr(exc, "attempts", ()))

@@ -3,6 +3,7 @@
     BgRemoverError (bgremover.errors)
     └── ServiceError
         ├── ValidationFailed       validation_error
+        ├── ProviderNotAllowed     provider_not_allowed: a request pinned a provider the operator does not offer
         ├── Unauthorized           unauthorized: no, unknown or revoked API key
         ├── InsufficientCredits    insufficient_credits
         ├── RateLimited            rate_limited: requests per minute or tasks in flight over the limit
@@ -43,6 +44,10 @@ class ServiceError(BgRemoverError):
 
 class ValidationFailed(ServiceError):
     code = "validation_error"
+
+
+class ProviderNotAllowed(ServiceError):
+    code = "provider_not_allowed"
 
 
 class Unauthorized(ServiceError):
