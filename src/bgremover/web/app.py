@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     state = AppState(settings=settings, db=db, blobs=make_result_store(settings, db),
                      queue=queue, secret=load_secret_key(settings),
                      models=ModelCatalog(settings), rate_counter=make_rate_counter(db, settings), metrics=metrics)
+    if settings.providers is not None:
+        _ = state.models.providers  # a mistake in the providers file stops the service here, not a request later
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

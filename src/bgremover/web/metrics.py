@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
 from bgremover.service.outcomes import QUEUED
+from bgremover.service.provider_stats import provider_activity, provider_margins
 from bgremover.service.task_stats import task_figures
 from bgremover.store.database import Database
 
@@ -41,6 +42,40 @@ class TaskCollector(Collector):
                                       "Submission to success, tasks finished in the last hour.")
         summary.add_metric([], count_value=len(figures.latencies_s), sum_value=sum(figures.latencies_s))
         yield summary
+
+
+class ProviderCollector(Collector):
+    """Per upstream provider (docs/providers.md), from the attempts the workers recorded on the tasks that
+    finished in the last hour: attempts by outcome, failures by reason, latency of the successful ones;
+    and all time, from the task columns: tasks served and what the upstreams charged us."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | SummaryMetricFamily]:
+        activity = provider_activity(self.db)
+        attempts = GaugeMetricFamily("bgremover_provider_attempts_last_hour", "Attempts to have a provider cut "
+                                     "out an image, by outcome (tasks finished in the last hour).",
+                                     labels=["provider", "outcome"])
+        failures = GaugeMetricFamily("bgremover_provider_failures_last_hour", "Failed attempts by reason (timeout, "
+                                     "server_error, rate_limited, bad_result, ...), last hour.",
+                                     labels=["provider", "reason"])
+        latency = SummaryMetricFamily("bgremover_provider_latency_last_hour_seconds", "Upstream round trip of "
+                                      "the successful attempts, last hour.", labels=["provider"])
+        for name, figures in sorted(activity.items()):
+            for outcome, n in sorted(figures.attempts.items()):
+                attempts.add_metric([name, outcome], n)
+            for reason, n in sorted(figures.failures.items()):
+                failures.add_metric([name, reason], n)
+            latency.add_metric([name], count_value=len(figures.latencies_s), sum_value=sum(figures.latencies_s))
+        served = CounterMetricFamily("bgremover_provider_tasks_served", "Tasks each provider served.",
+                                     labels=["provider"])
+        cost = CounterMetricFamily("bgremover_provider_upstream_cost_credits", "What each provider charged us, "
+                                   "in our credits (its cost_per_image).", labels=["provider"])
+        for m in provider_margins(self.db):
+            served.add_metric([m.provider], m.tasks_served)
+            cost.add_metric([m.provider], m.upstream_cost)
+        yield from (attempts, failures, latency, served, cost)
 
 
 class QueueCollector(Collector):
@@ -75,5 +110,6 @@ class Metrics:
         self.submitted = Counter("bgremover_tasks_submitted", "Tasks accepted by this API process.", ["model"],
                                  registry=self.registry)
         self.registry.register(TaskCollector(db))
+        self.registry.register(ProviderCollector(db))
         if hasattr(queue, "pending"):
             self.registry.register(QueueCollector(queue))
