@@ -19,6 +19,7 @@ from PIL import Image
 from web.service_process import free_port
 
 from bgremover.service.processing import run_task
+from bgremover.service.provider_stats import ProviderMargin, provider_activity, provider_margins
 from bgremover.service.tasks import get_task
 from providers.conftest import PHOTO_SIZE, Upstream
 from providers.fault_server import UPSTREAM_SECRET_TEXT, FaultServer
@@ -144,3 +145,18 @@ def test_a_pinned_task_runs_on_its_provider_alone(db, tmp_path, fault: FaultServ
     task = get_task(db, task_id)
     assert (task.status, task.provider) == ("succeeded", "local") and fault.requests == 0
     assert books(db, account, task_id) == (10 - COST, {"reserve": 1, "charge": 1})
+
+
+def test_a_rejected_answer_is_the_failing_providers_cost_in_the_margin_not_the_clients(
+        db, tmp_path, fault: FaultServer, remover, photo: bytes) -> None:
+    fault.mode = "nonimage"  # a 200 that fails our checks: the upstream billed us, the client pays nothing for it
+    ctx = routed_context(db, tmp_path, {"up": rembg_table(fault.url, cost_per_image=1.5)}, ["up", "local"],
+                         remover=remover)
+    account, task_id = submitted(db, tmp_path, photo)
+    run_task(ctx, task_id)
+    assert get_task(db, task_id).provider == "local"
+    assert books(db, account, task_id) == (10 - COST, {"reserve": 1, "charge": 1})
+    assert provider_margins(db) == [ProviderMargin("local", 1, COST, 0.0), ProviderMargin("up", 0, 0, 1.5)]
+    assert provider_margins(db)[1].margin == -1.5
+    activity = provider_activity(db)
+    assert (dict(activity["up"].failures), dict(activity["local"].attempts)) == ({"bad_result": 1}, {"succeeded": 1})
