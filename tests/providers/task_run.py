@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from service.helpers import RecordingQueue, settings_for
 from sqlalchemy import select
 
 from bgremover.providers import Router, parse_providers
@@ -13,7 +14,6 @@ from bgremover.service.processing import WorkerContext
 from bgremover.store.results import LocalResultStore
 from bgremover.store.tables import ledger_entries, tasks
 from providers.routing import ALLOW, FAST
-from service.helpers import RecordingQueue, settings_for
 
 
 def routed_context(db: Any, tmp_path: Any, tables: dict[str, dict[str, Any]], route: list[str], *,

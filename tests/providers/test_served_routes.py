@@ -89,16 +89,16 @@ def test_metrics_and_the_admin_page_show_each_provider(ours: DashboardServer, ph
         r = c.post(ENDPOINT, files={"image_file": ("p.jpg", photo, "image/jpeg")}, data={"model": FAST, "wait": "60"})
         assert r.json()["provider"] == "gpu"
         metrics = c.get("/metrics").text
-    served = re.search(r'^bgremover_provider_tasks_served_total\{provider="gpu"\} (\S+)$', metrics, re.M)
+    served = re.search(r'^bgremover_provider_tasks_served_total\{provider="gpu"\} (\S+)$', metrics, re.MULTILINE)
     assert served and float(served.group(1)) >= 1
-    assert re.search(r'^bgremover_provider_attempts_last_hour\{outcome="succeeded",provider="gpu"\} ', metrics, re.M)
-    assert re.search(r'^bgremover_provider_latency_last_hour_seconds_count\{provider="gpu"\} ', metrics, re.M)
-    cost = re.search(r'^bgremover_provider_upstream_cost_credits_total\{provider="gpu"\} (\S+)$', metrics, re.M)
+    assert re.search(r'^bgremover_provider_attempts_last_hour\{outcome="succeeded",provider="gpu"\} ', metrics, re.MULTILINE)
+    assert re.search(r'^bgremover_provider_latency_last_hour_seconds_count\{provider="gpu"\} ', metrics, re.MULTILINE)
+    cost = re.search(r'^bgremover_provider_upstream_cost_credits_total\{provider="gpu"\} (\S+)$', metrics, re.MULTILINE)
     assert cost and float(cost.group(1)) == 0.5 * float(served.group(1))
     admin, _ = signed_in(ours, ours.add_user(admin=True))
     page = admin.get("/dashboard/admin").text
     table = page[page.index('data-testid="provider-margin"'):]
-    row = re.search(r"<code>gpu</code>.*?</tr>", table, re.S)
+    row = re.search(r"<code>gpu</code>.*?</tr>", table, re.DOTALL)
     assert row, table[:2000]
     cells = re.findall(r'class="num">([^<]+)<', row.group(0))
     n = int(float(served.group(1)))

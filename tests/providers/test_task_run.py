@@ -14,19 +14,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from db_fixtures import db  # noqa: F401  (a pytest fixture)
 from PIL import Image
+from service.helpers import make_account, submit
 from web.service_process import free_port
 
 from bgremover.service.processing import run_task
-from bgremover.service.provider_stats import ProviderMargin, provider_activity, provider_margins
+from bgremover.service.provider_stats import (
+    ProviderMargin,
+    provider_activity,
+    provider_margins,
+)
 from bgremover.service.tasks import get_task
 from providers.conftest import PHOTO_SIZE, Upstream
 from providers.fault_server import UPSTREAM_SECRET_TEXT, FaultServer
 from providers.routing import rembg_table
 from providers.task_run import books, provider_columns, routed_context
 from providers.test_bgremover_upstream import balance as upstream_balance
-from service.helpers import make_account, submit
 
 COST = 2  # our price for the task, in credits
 
@@ -160,3 +163,33 @@ def test_a_rejected_answer_is_the_failing_providers_cost_in_the_margin_not_the_c
     assert provider_margins(db)[1].margin == -1.5
     activity = provider_activity(db)
     assert (dict(activity["up"].failures), dict(activity["local"].attempts)) == ({"bad_result": 1}, {"succeeded": 1})
+
+
+@pytest.mark.parametrize("output_format, options", [
+    ("auto", {}),  # remove.bg's default format: PNG or JPEG by the result, which only our pipeline decides
+    ("png", {"roi": "0 0 50% 100%", "semitransparency": False}),
+    ("png", {"max_megapixels": 0.1}),
+])
+def test_options_only_our_pipeline_applies_run_on_local_and_are_honoured(
+        db, tmp_path, fault: FaultServer, remover, photo: bytes, output_format: str, options: dict) -> None:
+    ctx = routed_context(db, tmp_path, {"up": rembg_table(fault.url)}, ["up", "local"], remover=remover)
+    account = make_account(db, 10)
+    task, _ = submit(db, tmp_path, account, source_url=None, input_data=photo, cost=COST,
+                     output_format=output_format, options=options)
+    run_task(ctx, task.id)
+    done = get_task(db, task.id)
+    assert (done.status, done.provider, done.error_code) == ("succeeded", "local", None)
+    assert fault.requests == 0, "a remote provider would return a plain full-size cut-out without these options"
+    assert attempts(db, task.id) == [("local", "succeeded", None)]
+
+
+def test_such_options_on_a_route_without_local_fail_clearly_and_are_refunded(
+        db, tmp_path, fault: FaultServer, photo: bytes) -> None:
+    ctx = routed_context(db, tmp_path, {"up": rembg_table(fault.url)}, ["up"])
+    account = make_account(db, 10)
+    task, _ = submit(db, tmp_path, account, source_url=None, input_data=photo, cost=COST, output_format="auto")
+    run_task(ctx, task.id)
+    done = get_task(db, task.id)
+    assert (done.status, done.error_code) == ("failed", "upstream_unavailable") and fault.requests == 0
+    assert "only by this deployment's own workers" in (done.error_message or "")
+    assert books(db, account, task.id) == (10, {"reserve": 1, "refund": 1})

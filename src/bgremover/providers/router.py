@@ -130,7 +130,7 @@ class Router:
             except (ClientInputError, InvalidImage) as exc:  # the image, not the provider: stop here
                 slot.breaker.record_success()  # the upstream answered sensibly
                 self._record(slot, attempts, Attempt(name, "client_error", exc.code, time.monotonic() - t0))
-                exc.attempts = list(attempts)  # type: ignore[union-attr]  # for the task's record
+                exc.attempts = list(attempts)  # type: ignore[attr-defined]  # for the task's record
                 raise
             except UpstreamUnavailable as exc:  # a 200 we rejected (bad_result) was still billed upstream
                 self._failed(slot, attempts, exc.reason, t0,

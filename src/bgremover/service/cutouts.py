@@ -17,12 +17,28 @@ if TYPE_CHECKING:
     from bgremover.providers import ProviderResult, Router
 
 log = logging.getLogger(__name__)
+LOCAL_ONLY_MESSAGE = ("this request's options (region, size cap, framing, background photo, or a JPEG/ZIP/auto format) "
+                      "are applied only by this deployment's own workers, which do not serve this model; nothing was "
+                      "charged")
+
+
+class EncodedCutout(Protocol):
+    """What the task run stores: the local ``Cutout`` and a provider's ``ProviderResult`` both are one."""
+
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
 
 
 class CutoutProducer(Protocol):
     """Image bytes and the task's options in, the encoded cut-out out; errors are ``BgRemoverError`` with a code."""
 
-    def produce(self, data: bytes, options: CutoutOptions) -> Cutout: ...
+    def produce(self, data: bytes, options: CutoutOptions) -> EncodedCutout: ...
 
 
 class LocalPipeline:
@@ -66,8 +82,15 @@ class RoutedPipeline:
 
     def serve(self, data: bytes, options: CutoutOptions, *, task_id: str | None = None,
               pin: str | None = None) -> tuple[ProviderResult, Provenance]:
-        served = self.router.run_with_failover(self.router.route(options.model or "", pin), data, options,
-                                               idempotency_key=task_id)
+        from bgremover.providers import LOCAL, ProvidersExhausted
+        from bgremover.providers.result import finished_here
+
+        route = self.router.route(options.model or "", pin)
+        if not finished_here(options):  # options an upstream's plain cut-out cannot carry: our pipeline only
+            route = [p for p in route if p.name == LOCAL]
+            if not route:
+                raise ProvidersExhausted(LOCAL_ONLY_MESSAGE, attempts=[])
+        served = self.router.run_with_failover(route, data, options, idempotency_key=task_id)
         return served.result, Provenance.of(served.attempts, served.provider, served.result.latency_s)
 
 

@@ -11,22 +11,23 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from bgremover.config import Settings
 from bgremover.errors import BgRemoverError, ModelError
-from bgremover.pipeline.remover import Cutout, CutoutOptions
+from bgremover.pipeline.remover import CutoutOptions
 from bgremover.service import lifecycle
-from bgremover.service.cutouts import CutoutProducer, RoutedPipeline, failure_provenance
+from bgremover.service.cutouts import (
+    CutoutProducer,
+    EncodedCutout,
+    RoutedPipeline,
+    failure_provenance,
+)
 from bgremover.service.errors import disk_full_as_storage_full
 from bgremover.service.lifecycle import Claim, ResultInfo
 from bgremover.service.provenance import PIN_OPTION, Provenance
 from bgremover.service.tasks import TaskQueue
 from bgremover.store.base import ResultStore
 from bgremover.store.database import Database
-
-if TYPE_CHECKING:
-    from bgremover.providers import ProviderResult
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def load_input(ctx: WorkerContext, claim: Claim) -> bytes:
     return fetch_image(task.source_url, ctx.settings).data
 
 
-def store_result(ctx: WorkerContext, claim: Claim, cut: Cutout | ProviderResult) -> ResultInfo:
+def store_result(ctx: WorkerContext, claim: Claim, cut: EncodedCutout) -> ResultInfo:
     """Write the cut-out completely before the task turns succeeded; a full disk fails the task (refunded)."""
     task = claim.task
     key = f"{task.id}-{claim.token[:8]}.{task.output_format}"
