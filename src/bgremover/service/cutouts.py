@@ -7,14 +7,19 @@ route of providers (docs/providers.md), tried in order, with this process's own 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bgremover.config import Settings
 from bgremover.pipeline.remover import Cutout, CutoutOptions, Remover
+from bgremover.providers import (
+    LOCAL,
+    ProviderResult,
+    ProvidersExhausted,
+    Router,
+    load_providers,
+)
+from bgremover.providers.result import finished_here
 from bgremover.service.provenance import Provenance
-
-if TYPE_CHECKING:
-    from bgremover.providers import ProviderResult, Router
 
 log = logging.getLogger(__name__)
 LOCAL_ONLY_MESSAGE = ("this request's options (region, size cap, framing, background photo, or a JPEG/ZIP/auto format) "
@@ -70,8 +75,6 @@ class RoutedPipeline:
 
     @classmethod
     def from_settings(cls, settings: Settings, local: LocalPipeline, known_models: list[str]) -> RoutedPipeline:
-        from bgremover.providers import Router, load_providers
-
         config = load_providers(settings.providers, fetch_allowlist=settings.fetch_allowlist, known_models=known_models)
         log.info("providers: %s; routes: %s", ", ".join(sorted(config.providers)),
                  "; ".join(f"{m} -> {', '.join(r)}" for m, r in sorted(config.routes.items())) or "none")
@@ -82,9 +85,6 @@ class RoutedPipeline:
 
     def serve(self, data: bytes, options: CutoutOptions, *, task_id: str | None = None,
               pin: str | None = None) -> tuple[ProviderResult, Provenance]:
-        from bgremover.providers import LOCAL, ProvidersExhausted
-        from bgremover.providers.result import finished_here
-
         route = self.router.route(options.model or "", pin)
         if not finished_here(options):  # options an upstream's plain cut-out cannot carry: our pipeline only
             route = [p for p in route if p.name == LOCAL]
