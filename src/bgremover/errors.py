@@ -18,6 +18,7 @@
     ├── StorageFull                    storage_full: no space left (raised at the store's edge, store/space.py)
     └── ServiceError                   (service/errors.py)
         ├── ValidationFailed           validation_error
+        ├── ProviderNotAllowed         provider_not_allowed: a request pinned a provider the operator does not offer
         ├── Unauthorized               unauthorized: no, unknown or revoked API key
         │   └── InvalidApiKey          (web/errors.py: a key was sent; the challenge says invalid_token)
         ├── InsufficientCredits        insufficient_credits

@@ -20,7 +20,9 @@ from typing import Any
 import httpx
 import pytest
 from conftest import require
+from db_fixtures import db  # noqa: F401  (a pytest fixture: the task-run tests' database)
 from PIL import Image
+from web.dashboard.conftest import browser  # noqa: F401  (a pytest fixture: Chromium for the admin page)
 from web.images import photo_bytes
 from web.service_process import ServiceProcess, embedded_env, free_port
 

@@ -103,6 +103,7 @@ def test_a_name_that_rebinds_to_loopback_after_loading_is_refused_at_connection_
     ({}, {"no-such-model": ["local"]}, "no such model"),
     ({}, {"bg-remover": []}, "non-empty list"),
     ({"local": {"kind": "local", "url": "http://127.0.0.1:1"}}, {}, "takes no settings"),
+    ({"p": {"kind": "rembg", "url": "http://127.0.0.1:1", "pinnable": "yes"}}, {}, "pinnable must be true or false"),
 ])
 def test_mistakes_stop_the_load_with_a_clear_message(table: dict, routes: dict, match: str) -> None:
     with pytest.raises(ProviderConfigError, match=match):
@@ -135,3 +136,19 @@ def test_a_provider_is_pinnable_only_when_the_operator_says_so() -> None:
     raw["providers"]["spare"]["pinnable"] = "yes"
     with pytest.raises(ProviderConfigError, match=r"\[providers.spare\]: pinnable must be true or false"):
         parse_providers(raw, fetch_allowlist=["127.0.0.1/32"])
+
+
+def test_only_providers_marked_pinnable_can_be_pinned_and_local_may_be_one() -> None:
+    config = parse_providers({"providers": {"gpu": {"kind": "rembg", "url": "http://127.0.0.1:1", "pinnable": True},
+                                            "cheap": {"kind": "rembg", "url": "http://127.0.0.1:2"},
+                                            "local": {"kind": "local", "pinnable": True}},
+                              "routes": {FAST: ["cheap", "gpu", "local"]}}, fetch_allowlist=["127.0.0.1/32"])
+    assert {n: s.pinnable for n, s in config.providers.items()} == {"gpu": True, "cheap": False, "local": True}
+    assert [p.name for p in Router(config).route(FAST, pin="gpu")] == ["gpu"]
+
+
+def test_the_api_process_reads_the_file_without_the_upstream_keys(issue_file: Path) -> None:
+    config = load_providers(issue_file, fetch_allowlist=["127.0.0.1/32"], environ={}, with_keys=False)
+    assert config.providers["gpu-box"].api_key is None  # no GPU_BOX_KEY here, and none needed
+    with pytest.raises(ProviderConfigError, match="GPU_BOX_KEY"):
+        load_providers(issue_file, fetch_allowlist=["127.0.0.1/32"], environ={})

@@ -29,7 +29,8 @@ def test_task_object_has_the_contract_fields(service, images, account):
     with service.client(account) as c:
         task = _submit(c, images.url("photo.jpg"), wait=60)
         assert set(task) == {"task_id", "status", "model", "output_format", "credits_reserved", "credits_charged",
-                             "created_at", "started_at", "finished_at", "result", "error"}
+                             "created_at", "started_at", "finished_at", "result", "error", "provider"}
+        assert task["provider"] is None  # no providers file: no provider layer ran (docs/providers.md)
         assert set(task["result"]) == {"url", "content_type", "width", "height", "bytes", "expires_at"}
         assert task["created_at"] <= task["started_at"] <= task["finished_at"]
 

@@ -13,8 +13,9 @@ from typing import Any
 from bgremover.config import Settings
 from bgremover.jobs.fetch_stage import FetchStage, StagedTaskQueue
 from bgremover.service import lifecycle
-from bgremover.service.cutouts import LocalPipeline
+from bgremover.service.cutouts import CutoutProducer, LocalPipeline, RoutedPipeline
 from bgremover.service.fetch_stage import needs_fetch
+from bgremover.service.models import ModelCatalog
 from bgremover.service.processing import WorkerContext, run_task
 from bgremover.service.results import expire_results
 from bgremover.service.tasks import forget_expired_idempotency_keys, idempotency_ttl
@@ -45,7 +46,7 @@ class Jobs:
         if self._ctx is None or self._pid != os.getpid():
             db = Database.from_settings(self.settings)
             self._ctx = WorkerContext(self.settings, db, make_result_store(self.settings, db), self.queue,
-                                      LocalPipeline(self.settings))
+                                      producer(self.settings))
             self._pid = os.getpid()
         return self._ctx
 
@@ -65,6 +66,15 @@ class Jobs:
         forget_expired_idempotency_keys(ctx.db, ttl=idempotency_ttl(ctx.settings))
         if swept := ctx.blobs.sweep_partial_writes():
             log.info("deleted %d partial result file(s) left by killed writers", swept)
+
+
+def producer(settings: Settings) -> CutoutProducer:
+    """This process's producer: its own pipeline, behind the operator's routes when a providers file is set
+    (one router per process: its breakers, caps and health are this process's)."""
+    local = LocalPipeline(settings)
+    if settings.providers is None:
+        return local
+    return RoutedPipeline.from_settings(settings, local, list(ModelCatalog(settings).catalog.presets))
 
 
 def register_jobs(huey: Any, settings: Settings) -> Jobs:

@@ -14,7 +14,7 @@ import time
 
 from bgremover.config import Settings
 from bgremover.jobs.queue import make_consumer, make_huey
-from bgremover.jobs.tasks import Jobs, register_jobs
+from bgremover.jobs.tasks import Jobs, producer, register_jobs
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ class MaintenanceLoop(threading.Thread):
 
 
 def run_worker(settings: Settings, *, concurrency: int = 1, parent_pid: int | None = None) -> None:
+    if settings.providers is not None:
+        producer(settings)  # a mistake in the providers file stops the worker now, not its first task
     huey = make_huey(settings)
     jobs = register_jobs(huey, settings)
     consumer = make_consumer(huey, workers=max(1, concurrency))

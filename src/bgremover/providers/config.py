@@ -24,7 +24,7 @@ import logging
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +106,10 @@ class ProvidersConfig:
 
 
 def load_providers(path: Path | None, *, fetch_allowlist: Iterable[str] = (), known_models: Iterable[str] | None = None,
-                   environ: Mapping[str, str] | None = None, getaddrinfo: GetAddrInfo | None = None) -> ProvidersConfig:
-    """Read and check the providers file; no file (``None``): every model runs locally."""
+                   environ: Mapping[str, str] | None = None, getaddrinfo: GetAddrInfo | None = None,
+                   with_keys: bool = True) -> ProvidersConfig:
+    """Read and check the providers file; no file (``None``): every model runs locally. ``with_keys=False``
+    (the API process, which only reads names, routes and pins) leaves the upstream keys unread."""
     if path is None:
         return ProvidersConfig({LOCAL: LOCAL_SPEC}, {})
     try:
@@ -117,12 +119,13 @@ def load_providers(path: Path | None, *, fetch_allowlist: Iterable[str] = (), kn
     except tomllib.TOMLDecodeError as exc:
         raise ProviderConfigError(f"the providers file {path} is not valid TOML: {exc}") from None
     return parse_providers(raw, fetch_allowlist=fetch_allowlist, known_models=known_models,
-                           environ=os.environ if environ is None else environ, getaddrinfo=getaddrinfo)
+                           environ=os.environ if environ is None else environ, getaddrinfo=getaddrinfo,
+                           with_keys=with_keys)
 
 
 def parse_providers(raw: Mapping[str, Any], *, fetch_allowlist: Iterable[str] = (),
                     known_models: Iterable[str] | None = None, environ: Mapping[str, str] | None = None,
-                    getaddrinfo: GetAddrInfo | None = None) -> ProvidersConfig:
+                    getaddrinfo: GetAddrInfo | None = None, with_keys: bool = True) -> ProvidersConfig:
     environ = os.environ if environ is None else environ
     unknown = set(raw) - {"providers", "routes"}
     if unknown:
@@ -132,7 +135,7 @@ def parse_providers(raw: Mapping[str, Any], *, fetch_allowlist: Iterable[str] = 
     for name, table in _table(raw, "providers").items():
         if not isinstance(table, Mapping):
             raise ProviderConfigError(f"[providers.{name}] must be a table")
-        spec = _spec(name, table, environ)
+        spec = _spec(name, table, environ if with_keys else None)
         if spec.target is not None:
             _check_address(spec, allow, getaddrinfo)
         providers[name] = spec
@@ -147,7 +150,7 @@ def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-def _spec(name: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> ProviderSpec:
+def _spec(name: str, t: Mapping[str, Any], environ: Mapping[str, str] | None) -> ProviderSpec:
     where = f"[providers.{name}]"
     if unknown := set(t) - _KEYS:
         raise ProviderConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
@@ -156,10 +159,10 @@ def _spec(name: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> Provid
     if kind not in KINDS:
         raise ProviderConfigError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if kind == LOCAL:
-        if name != LOCAL or set(t) - {"kind"}:
+        if name != LOCAL or set(t) - {"kind", "pinnable"}:
             raise ProviderConfigError(f"{where}: this deployment's own workers are the provider named 'local', "
-                                      "which takes no settings")
-        return LOCAL_SPEC
+                                      "which takes no settings but pinnable")
+        return replace(LOCAL_SPEC, pinnable=_flag(where, t, "pinnable"))
     url = t.get("url")
     if not isinstance(url, str):
         raise ProviderConfigError(f"{where}: url is required (http:// or https://)")
@@ -177,7 +180,14 @@ def _spec(name: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> Provid
                         pinnable=_flag(where, t, "pinnable"))
 
 
-def _secret(where: str, kind: str, t: Mapping[str, Any], environ: Mapping[str, str]) -> Secret | None:
+def _flag(where: str, t: Mapping[str, Any], key: str) -> bool:
+    value = t.get(key, False)
+    if not isinstance(value, bool):
+        raise ProviderConfigError(f"{where}: {key} must be true or false, not {value!r}")
+    return value
+
+
+def _secret(where: str, kind: str, t: Mapping[str, Any], environ: Mapping[str, str] | None) -> Secret | None:
     var = t.get("api_key_env")
     if var is None:
         if kind in _NEEDS_KEY:
@@ -186,6 +196,8 @@ def _secret(where: str, kind: str, t: Mapping[str, Any], environ: Mapping[str, s
         return None
     if not isinstance(var, str) or not var.isidentifier():
         raise ProviderConfigError(f"{where}: api_key_env must name an environment variable")
+    if environ is None:
+        return None
     value = environ.get(var, "")
     if not value.strip():
         raise ProviderConfigError(f"{where}: the environment variable {var} (api_key_env) is not set or empty")
@@ -200,13 +212,6 @@ def _number(where: str, t: Mapping[str, Any], key: str, default: float, *, minim
         kind = "an integer" if integer else "a number"
         raise ProviderConfigError(f"{where}: {key} must be {kind} >= {minimum:g}, not {value!r}")
     return float(value)
-
-
-def _flag(where: str, t: Mapping[str, Any], key: str) -> bool:
-    value = t.get(key, False)
-    if not isinstance(value, bool):
-        raise ProviderConfigError(f"{where}: {key} must be true or false, not {value!r}")
-    return value
 
 
 def _networks(where: str, value: Any) -> tuple[Any, ...]:

@@ -91,6 +91,14 @@ def check_cutout(body: bytes, expect: PreparedInput, provider: str) -> tuple[np.
     return got.rgb, alpha
 
 
+def finished_here(options: CutoutOptions) -> bool:
+    """Whether :func:`finish_cutout` applies every option of the task to an upstream's full-size cut-out. The
+    rest (a region of interest, a size cap, framing, a hard matte, a background photo, JPEG/ZIP/auto formats)
+    only our pipeline applies, so such a task runs on ``local`` (``service/cutouts.py``)."""
+    return (options.format in ("png", "webp") and isinstance(options.crop_margin, int) and options.semitransparency
+            and not (options.roi or options.max_megapixels or options.scale or options.position or options.bg_image))
+
+
 def finish_cutout(rgb: np.ndarray, alpha: np.ndarray, options: CutoutOptions) -> tuple[bytes, str, int, int]:
     """The client's options applied to a checked cut-out: ``(bytes, content type, width, height)``."""
     pixels = compose_cutout(rgb, alpha.astype(np.float32) / np.float32(255.0), channels=options.channels,

@@ -95,7 +95,12 @@ class Router:
                    breaker_cooldown_s=g("provider_breaker_cooldown_s"), deadline_s=g("provider_deadline_s"),
                    max_image_bytes=g("max_image_bytes"), max_image_pixels=g("max_image_pixels"), **kw)  # type: ignore[arg-type]
 
-    def route(self, model: str) -> list[Provider]:
+    def route(self, model: str, pin: str | None = None) -> list[Provider]:
+        """The model's providers in order; a pin (checked at submission) is that provider alone."""
+        if pin is not None:
+            if pin not in self._slots:  # the file changed since the task was submitted: refunded, not lost
+                raise ProvidersExhausted(f"the chosen provider {pin} is no longer configured", attempts=[])
+            return [self._slots[pin].provider]
         return [self._slots[spec.name].provider for spec in self.config.route(model)]
 
     def health(self) -> dict[str, HealthSnapshot]:
@@ -126,6 +131,7 @@ class Router:
             except (ClientInputError, InvalidImage) as exc:  # the image, not the provider: stop here
                 slot.breaker.record_success()  # the upstream answered sensibly
                 self._record(slot, attempts, Attempt(name, "client_error", exc.code, time.monotonic() - t0))
+                exc.attempts = list(attempts)  # type: ignore[attr-defined]  # for the task's record
                 raise
             except UpstreamUnavailable as exc:  # a 200 we rejected (bad_result) was still billed upstream
                 self._failed(slot, attempts, exc.reason, t0,
@@ -146,6 +152,7 @@ class Router:
             self._record(slot, attempts, Attempt(name, "succeeded", None, result.latency_s, result.upstream_cost))
             return Served(result, attempts)
         if last_local_error is not None and [s.name for s in route] == [LOCAL]:
+            last_local_error.attempts = list(attempts)  # type: ignore[attr-defined]
             raise last_local_error  # a local-only route fails exactly as the task run always has
         log.warning("every provider failed: %s", "; ".join(f"{a.provider} {a.outcome} ({a.reason})" for a in attempts))
         raise ProvidersExhausted(EXHAUSTED_MESSAGE, attempts=list(attempts))

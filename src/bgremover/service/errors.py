@@ -18,6 +18,10 @@ class ValidationFailed(ServiceError):
     code = "validation_error"
 
 
+class ProviderNotAllowed(ServiceError):
+    code = "provider_not_allowed"
+
+
 class Unauthorized(ServiceError):
     code = "unauthorized"
 

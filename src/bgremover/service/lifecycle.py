@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from bgremover.config import Settings
 from bgremover.service.outcomes import FAILED, PROCESSING, QUEUED, SUCCEEDED, finish_task
+from bgremover.service.provenance import Provenance
 from bgremover.service.tasks import TaskQueue, TaskRecord, get_task
 from bgremover.store.database import Database
 from bgremover.store.tables import tasks, utcnow
@@ -73,18 +74,25 @@ def _finish_leased(db: Database, claim: Claim, status: str, busy_s: float, **val
                            lease_token=None, lease_expires_at=None, busy_s=tasks.c.busy_s + busy_s, **values)
 
 
-def complete_task(db: Database, settings: Settings, claim: Claim, result: ResultInfo, busy_s: float) -> bool:
+def complete_task(db: Database, settings: Settings, claim: Claim, result: ResultInfo, busy_s: float,
+                  provenance: Provenance | None = None) -> bool:
     """processing → succeeded and charge, once; the result blob must already be stored completely."""
     now = utcnow()
-    return _finish_leased(db, claim, SUCCEEDED, busy_s, finished_at=now, result_key=result.key,
+    return _finish_leased(db, claim, SUCCEEDED, busy_s, **_columns(provenance), finished_at=now, result_key=result.key,
                           result_content_type=result.content_type, result_width=result.width,
                           result_height=result.height, result_bytes=result.bytes,
                           result_expires_at=now + timedelta(seconds=settings.result_ttl_s))
 
 
-def fail_task(db: Database, claim: Claim, code: str, message: str, busy_s: float = 0.0) -> bool:
+def fail_task(db: Database, claim: Claim, code: str, message: str, busy_s: float = 0.0,
+              provenance: Provenance | None = None) -> bool:
     """processing → failed and refund, once."""
-    return _finish_leased(db, claim, FAILED, busy_s, error_code=code, error_message=message[:1000])
+    return _finish_leased(db, claim, FAILED, busy_s, **_columns(provenance), error_code=code,
+                          error_message=message[:1000])
+
+
+def _columns(provenance: Provenance | None) -> dict[str, Any]:
+    return provenance.columns() if provenance is not None else {}
 
 
 def reap_expired_leases(db: Database, settings: Settings, queue: TaskQueue) -> dict[str, int]:

@@ -8,15 +8,17 @@ model directory, and never loads a model: the API process never runs one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bgremover.config import Settings
 from bgremover.errors import LicenseNotAccepted, ModelError, ModelNotAvailable, UnknownModel
 from bgremover.inference.catalog import Catalog, ModelSpec, Preset, load_catalog
-from bgremover.service.errors import ValidationFailed
+from bgremover.service.errors import ProviderNotAllowed, ValidationFailed
 
 if TYPE_CHECKING:
     from bgremover.pipeline.remover import CutoutOptions
+    from bgremover.providers import ProvidersConfig
 
 LICENCE_SETTING = "BGREMOVER_ACCEPT_LICENSES"
 
@@ -73,6 +75,25 @@ class ModelCatalog:
             return ModelNotAvailable(f"model {preset.name} is not installed on this endpoint (operator: bgremover "
                                      f"models fetch {' '.join(missing)})")
         return None
+
+    @cached_property
+    def providers(self) -> ProvidersConfig:
+        """The operator's providers and routes (docs/providers.md), without their keys: this process only reads
+        names, routes and pins; the workers, which call the upstreams, read the keys."""
+        from bgremover.providers import load_providers
+
+        return load_providers(self.settings.providers, fetch_allowlist=self.settings.fetch_allowlist,
+                              known_models=list(self.catalog.presets), with_keys=False)
+
+    def check_pin(self, model: str, provider: str) -> None:
+        """A request may name a provider only where the operator made it ``pinnable`` and it serves the model."""
+        config = self.providers
+        spec = config.providers.get(provider)
+        serving = [s.name for s in config.route(model)]
+        offered = ", ".join(n for n in serving if config.providers[n].pinnable) or "none"
+        if spec is None or not spec.pinnable or provider not in serving:
+            raise ProviderNotAllowed(f"provider {provider!r} cannot be chosen for model {model} on this endpoint; "
+                                     f"providers that can: {offered}")
 
     def statuses(self) -> list[ModelStatus]:
         """Every public model, cheapest first (the order of ``GET /api/v1/models`` and the /models panel)."""

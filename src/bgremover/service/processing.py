@@ -14,11 +14,17 @@ from dataclasses import dataclass
 
 from bgremover.config import Settings
 from bgremover.errors import BgRemoverError, ModelError
-from bgremover.pipeline.remover import Cutout, CutoutOptions
+from bgremover.pipeline.remover import CutoutOptions
 from bgremover.service import lifecycle
-from bgremover.service.cutouts import CutoutProducer
+from bgremover.service.cutouts import (
+    CutoutProducer,
+    EncodedCutout,
+    RoutedPipeline,
+    failure_provenance,
+)
 from bgremover.service.errors import disk_full_as_storage_full
 from bgremover.service.lifecycle import Claim, ResultInfo
+from bgremover.service.provenance import PIN_OPTION, Provenance
 from bgremover.service.tasks import TaskQueue
 from bgremover.store.base import ResultStore
 from bgremover.store.database import Database
@@ -72,7 +78,7 @@ def load_input(ctx: WorkerContext, claim: Claim) -> bytes:
     return fetch_image(task.source_url, ctx.settings).data
 
 
-def store_result(ctx: WorkerContext, claim: Claim, cut: Cutout) -> ResultInfo:
+def store_result(ctx: WorkerContext, claim: Claim, cut: EncodedCutout) -> ResultInfo:
     """Write the cut-out completely before the task turns succeeded; a full disk fails the task (refunded)."""
     task = claim.task
     key = f"{task.id}-{claim.token[:8]}.{task.output_format}"
@@ -81,12 +87,17 @@ def store_result(ctx: WorkerContext, claim: Claim, cut: Cutout) -> ResultInfo:
     return ResultInfo(key, cut.content_type, cut.width, cut.height, len(cut.data))
 
 
-def produce(ctx: WorkerContext, claim: Claim) -> ResultInfo:
-    """Input, cut-out, stored result: the work between claim and settle."""
+def produce(ctx: WorkerContext, claim: Claim) -> tuple[ResultInfo, Provenance | None]:
+    """Input, cut-out, stored result: the work between claim and settle; with providers, who served it."""
     task = claim.task
+    options = dict(task.options)
+    pin = options.pop(PIN_OPTION, None)
+    opts = CutoutOptions(model=task.model, format=task.output_format, **options)
     data = load_input(ctx, claim)
-    cut = ctx.producer.produce(data, CutoutOptions(model=task.model, format=task.output_format, **task.options))
-    return store_result(ctx, claim, cut)
+    if isinstance(ctx.producer, RoutedPipeline):  # the validated result of whichever provider served it
+        cut, provenance = ctx.producer.serve(data, opts, task_id=task.id, pin=pin)
+        return store_result(ctx, claim, cut), provenance
+    return store_result(ctx, claim, ctx.producer.produce(data, opts)), None
 
 
 def run_task(ctx: WorkerContext, task_id: str) -> None:
@@ -102,9 +113,15 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
     keeper = LeaseKeeper(ctx, claim)
     keeper.start()
     finished = False
+    routed = isinstance(ctx.producer, RoutedPipeline)
+
+    def fail(code: str, message: str, exc: BaseException) -> bool:
+        provenance = failure_provenance(exc) if routed else None
+        return lifecycle.fail_task(ctx.db, claim, code, message, time.monotonic() - t0, provenance)
+
     try:
-        result = produce(ctx, claim)
-        finished = lifecycle.complete_task(ctx.db, ctx.settings, claim, result, time.monotonic() - t0)
+        result, provenance = produce(ctx, claim)
+        finished = lifecycle.complete_task(ctx.db, ctx.settings, claim, result, time.monotonic() - t0, provenance)
         if not finished:
             ctx.blobs.delete(result.key)
             log.warning("task %s: lease lost before completion; result discarded", task.id, extra={"task_id": task.id})
@@ -113,14 +130,13 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
                      extra={"task_id": task.id})
     except ModelError as exc:  # the operator's problem: the details (paths, checksums) go to the log only
         log.error("task %s: %s", task.id, exc.message, extra={"task_id": task.id})
-        finished = lifecycle.fail_task(ctx.db, claim, exc.code, MODEL_ERROR_MESSAGE, time.monotonic() - t0)
+        finished = fail(exc.code, MODEL_ERROR_MESSAGE, exc)
     except BgRemoverError as exc:
-        finished = lifecycle.fail_task(ctx.db, claim, exc.code, exc.message, time.monotonic() - t0)
+        finished = fail(exc.code, exc.message, exc)
         log.info("task %s failed: %s", task.id, exc.code, extra={"task_id": task.id})
-    except Exception:
+    except Exception as exc:
         log.exception("task %s: unexpected error", task.id, extra={"task_id": task.id})
-        finished = lifecycle.fail_task(ctx.db, claim, "internal_error", "the image could not be processed",
-                                       time.monotonic() - t0)
+        finished = fail("internal_error", "the image could not be processed", exc)
     finally:
         keeper.stopped.set()
     if finished and task.input_key:

@@ -2,7 +2,7 @@
 
 The web layer parses a request into a :class:`Submission` and answers with what :func:`submit_removal`
 returns; everything decided in between is here, in this order: the model (``service/models.py``: default,
-availability, licence, price), the options, then the image source (an upload, a data: URI, or an http(s)
+availability, licence, price), the options, a pinned provider (only one the operator made pinnable), then the image source (an upload, a data: URI, or an http(s)
 URL whose form and literal address are checked now, so a refused URL costs nothing and is never queued).
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from bgremover.config import Settings
 from bgremover.fetching import AddressPolicy, decode_data_uri, is_data_uri, parse_target_url
 from bgremover.service.errors import ValidationFailed, disk_full_as_storage_full
 from bgremover.service.models import ModelCatalog, validated_options
+from bgremover.service.provenance import PIN_OPTION
 from bgremover.service.tasks import TaskQueue, TaskRecord, TaskRequest, submit_task
 from bgremover.store.base import ResultStore
 from bgremover.store.database import Database
@@ -32,6 +33,7 @@ class Submission:
     model: str | None = None
     output_format: str = "png"
     options: dict[str, Any] = field(default_factory=dict)  # channels, crop, crop_margin, bg_color
+    provider: str | None = None  # a pinned provider, where the operator allows it (docs/providers.md)
 
 
 def image_source(submission: Submission, settings: Settings) -> tuple[str | None, bytes | None]:
@@ -57,8 +59,12 @@ def plan_task(models: ModelCatalog, settings: Settings, submission: Submission) 
     """The task to create and its price, or the error that refuses the submission (nothing stored or charged)."""
     preset = models.resolve(submission.model)
     validated_options(preset, submission.output_format, submission.options)
+    options = dict(submission.options)
+    if submission.provider is not None:
+        models.check_pin(preset.name, submission.provider)
+        options[PIN_OPTION] = submission.provider  # the worker takes it out again (service/processing.py)
     source_url, data = image_source(submission, settings)
-    request = TaskRequest(model=preset.name, output_format=submission.output_format, options=submission.options,
+    request = TaskRequest(model=preset.name, output_format=submission.output_format, options=options,
                           source_url=source_url, input_data=data)
     return request, preset.credits
 

@@ -84,6 +84,7 @@ class TaskRecord:
     result_height: int | None
     result_bytes: int | None
     result_expires_at: datetime | None
+    provider: str | None = None  # who served it (providers file); None: no provider layer ran, or none served
 
     @property
     def final(self) -> bool:

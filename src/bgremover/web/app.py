@@ -15,8 +15,8 @@ from fastapi import FastAPI
 
 from bgremover import __version__
 from bgremover.config import Settings, load_settings
-from bgremover.providers.config import load_providers
 from bgremover.service.models import ModelCatalog
+from bgremover.service.provider_stats import provider_activity, provider_margins
 from bgremover.service.secret_key import load_secret_key
 from bgremover.service.task_stats import task_figures
 from bgremover.service.tasks import TaskQueue
@@ -26,7 +26,7 @@ from bgremover.store.results import make_result_store
 from bgremover.web.access_log import AccessLogMiddleware
 from bgremover.web.api_docs import install_api_docs
 from bgremover.web.errors import install_error_handlers
-from bgremover.web.metrics import Metrics
+from bgremover.web.metrics import Metrics, ProviderCollector
 from bgremover.web.openapi_errors import document_errors
 from bgremover.web.removebg import router as removebg_router
 from bgremover.web.routes import billing, health, models, remove_bg, tasks
@@ -47,10 +47,10 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     settings = settings or load_settings()
     db = Database.from_settings(settings)
     queue = queue or default_queue(settings)
-    metrics = Metrics(partial(task_figures, db), queue)
+    provider_figures = ProviderCollector(partial(provider_activity, db), partial(provider_margins, db))
+    metrics = Metrics(partial(task_figures, db), queue, providers=provider_figures)
     catalog = ModelCatalog(settings)
-    providers = load_providers(settings.providers, fetch_allowlist=settings.fetch_allowlist,
-                               known_models=catalog.catalog.presets)
+    providers = catalog.providers  # without their keys; a mistake in the file stops the service here, not later
     state = AppState(settings=settings, db=db, blobs=make_result_store(settings, db),
                      queue=queue, secret=load_secret_key(settings),
                      models=catalog, rate_counter=make_rate_counter(db, settings), metrics=metrics,

@@ -34,6 +34,9 @@ class ErrorSpec:
 ERRORS: dict[str, ErrorSpec] = {
     "validation_error": ErrorSpec(400, "http", "The request body, a parameter or a header is malformed or out of "
                                                "range."),
+    "provider_not_allowed": ErrorSpec(400, "http", "The request's `provider` is not one the operator lets clients "
+                                                   "choose (`pinnable = true`) for this model; see "
+                                                   "docs/providers.md."),
     "unsupported_model": ErrorSpec(400, "http", "No such model on this endpoint; see GET /api/v1/models."),
     "model_not_available": ErrorSpec(503, "both", "The model's weights are not installed on this endpoint."),
     "license_not_accepted": ErrorSpec(503, "both", "The model's weights need a licence the operator has not "

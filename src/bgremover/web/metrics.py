@@ -12,6 +12,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
+
+from bgremover.service.provider_stats import ProviderActivity, ProviderMargin
 from bgremover.service.outcomes import QUEUED
 from bgremover.service.task_stats import TaskFigures
 
@@ -42,6 +44,41 @@ class TaskCollector(Collector):
         yield summary
 
 
+class ProviderCollector(Collector):
+    """Per upstream provider (docs/providers.md), from the attempts the workers recorded on the tasks that
+    finished in the last hour: attempts by outcome, failures by reason, latency of the successful ones;
+    and all time, from the task columns: tasks served and what the upstreams charged us."""
+
+    def __init__(self, read_activity: Callable[[], dict[str, ProviderActivity]],
+                 read_margins: Callable[[], list[ProviderMargin]]) -> None:
+        self.read_activity, self.read_margins = read_activity, read_margins
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | SummaryMetricFamily]:
+        activity = self.read_activity()
+        attempts = GaugeMetricFamily("bgremover_provider_attempts_last_hour", "Attempts to have a provider cut "
+                                     "out an image, by outcome (tasks finished in the last hour).",
+                                     labels=["provider", "outcome"])
+        failures = GaugeMetricFamily("bgremover_provider_failures_last_hour", "Failed attempts by reason (timeout, "
+                                     "server_error, rate_limited, bad_result, ...), last hour.",
+                                     labels=["provider", "reason"])
+        latency = SummaryMetricFamily("bgremover_provider_latency_last_hour_seconds", "Upstream round trip of "
+                                      "the successful attempts, last hour.", labels=["provider"])
+        for name, figures in sorted(activity.items()):
+            for outcome, n in sorted(figures.attempts.items()):
+                attempts.add_metric([name, outcome], n)
+            for reason, n in sorted(figures.failures.items()):
+                failures.add_metric([name, reason], n)
+            latency.add_metric([name], count_value=len(figures.latencies_s), sum_value=sum(figures.latencies_s))
+        served = CounterMetricFamily("bgremover_provider_tasks_served", "Tasks each provider served.",
+                                     labels=["provider"])
+        cost = CounterMetricFamily("bgremover_provider_upstream_cost_credits", "What each provider charged us, "
+                                   "in our credits (its cost_per_image).", labels=["provider"])
+        for m in self.read_margins():
+            served.add_metric([m.provider], m.tasks_served)
+            cost.add_metric([m.provider], m.upstream_cost)
+        yield from (attempts, failures, latency, served, cost)
+
+
 class QueueCollector(Collector):
     """Messages waiting in the queue's own storage (Redis or SQLite), read at scrape by any API process.
 
@@ -65,7 +102,8 @@ class QueueCollector(Collector):
 class Metrics:
     """One registry per app (no global state), so several apps can live in one process (tests)."""
 
-    def __init__(self, read_figures: Callable[[], TaskFigures], queue: Any = None) -> None:
+    def __init__(self, read_figures: Callable[[], TaskFigures], queue: Any = None,
+                 providers: ProviderCollector | None = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("bgremover_http_requests", "HTTP requests.", ["method", "route", "status"],
                                 registry=self.registry)
@@ -74,5 +112,7 @@ class Metrics:
         self.submitted = Counter("bgremover_tasks_submitted", "Tasks accepted by this API process.", ["model"],
                                  registry=self.registry)
         self.registry.register(TaskCollector(read_figures))
+        if providers is not None:
+            self.registry.register(providers)
         if hasattr(queue, "pending"):
             self.registry.register(QueueCollector(queue))

@@ -20,6 +20,8 @@ class RemoveBgRequest(BaseModel):
     crop_margin: int = Field(0, ge=0, le=10_000)
     bg_color: str | None = Field(None, max_length=32, description="fill colour, e.g. '#ffffff' or 'white'")
     wait: float = Field(0, ge=0, le=MAX_WAIT_S, description="seconds to wait for the final result (≤ 60)")
+    provider: str | None = Field(None, max_length=64, description="run on this provider only, where the operator "
+                                 "allows it (`pinnable`); else 400 provider_not_allowed")
 
 
 class ErrorBody(BaseModel):
@@ -64,6 +66,7 @@ class TaskPublic(BaseModel):
     finished_at: datetime | None
     result: TaskResult | None
     error: ErrorBody | None
+    provider: str | None = Field(None, description="the provider that served it (docs/providers.md); null: none")
 
 
 class TasksPage(BaseModel):

@@ -21,4 +21,5 @@ def task_public(state: AppState, request: Request, task: TaskRecord) -> TaskPubl
     return TaskPublic(task_id=task.id, status=task.status, model=task.model,  # type: ignore[arg-type]
                       output_format=task.output_format, credits_reserved=task.credits_reserved,
                       credits_charged=task.credits_charged, created_at=task.created_at, started_at=task.started_at,
-                      finished_at=task.finished_at, result=result, error=error)
+                      finished_at=task.finished_at, result=result, error=error,
+                      provider=task.provider)

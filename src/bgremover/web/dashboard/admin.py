@@ -1,4 +1,5 @@
-"""/dashboard/admin: accounts, creating and inviting users, granting credits with a note, approving orders, every task.
+"""/dashboard/admin: accounts, creating and inviting users, granting credits with a note, approving orders, every task,
+and the margin per upstream provider (credits earned vs what it charged us).
 
 Only accounts with the admin flag (the first one comes from ``bgremover accounts create --admin``) reach
 these routes; every action is a CSRF-checked form post that redirects back.
@@ -14,6 +15,7 @@ from bgremover.service.accounts import create_account
 from bgremover.service.admin import list_accounts, list_all_tasks
 from bgremover.service.errors import AccountExists, AccountNotFound, InsufficientCredits, ValidationFailed
 from bgremover.service.invites import invite_token
+from bgremover.service.provider_stats import provider_margins
 from bgremover.service.web_sessions import check_new_password
 from bgremover.web.dashboard.render import render, see_other
 from bgremover.web.dashboard.session import AdminSession, check_form_csrf
@@ -31,7 +33,8 @@ def _admin_page(request: Request, state: StateDep, session: AdminSession, *, err
     return render(request, "admin.html", session, status=status, error=error, invite_link=invite_link,
                   notice=NOTICES.get(request.query_params.get("done", "")),
                   accounts=list_accounts(state.db), pending=orders.list_orders(state.db, status=orders.PENDING),
-                  recent_orders=orders.list_orders(state.db, limit=20), tasks=list_all_tasks(state.db))
+                  recent_orders=orders.list_orders(state.db, limit=20), tasks=list_all_tasks(state.db),
+                  margins=provider_margins(state.db))
 
 
 @router.get("/dashboard/admin")

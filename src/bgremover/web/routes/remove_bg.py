@@ -95,7 +95,7 @@ async def remove_bg(request: Request, response: Response, state: StateDep, princ
 def submission_of(req: RemoveBgRequest, upload: bytes | None) -> Submission:
     options = {"channels": req.channels, "crop": req.crop, "crop_margin": req.crop_margin, "bg_color": req.bg_color}
     return Submission(image=req.image, upload=upload, model=req.model, output_format=req.output_format,
-                      options=options)
+                      options=options, provider=req.provider)
 
 
 async def parse_submission(request: Request, max_bytes: int) -> tuple[Submission, float]:
