@@ -93,7 +93,8 @@ def test_metrics_show_each_provider(ours: DashboardServer, photo: bytes) -> None
         metrics = c.get("/metrics").text
     served = re.search(r'^bgremover_provider_tasks_served_total\{provider="gpu"\} (\S+)$', metrics, re.MULTILINE)
     assert served and float(served.group(1)) >= 1
-    assert re.search(r'^bgremover_provider_attempts_last_hour\{outcome="succeeded",provider="gpu"\} ', metrics, re.MULTILINE)
+    succeeded = r'^bgremover_provider_attempts_last_hour\{outcome="succeeded",provider="gpu"\} '
+    assert re.search(succeeded, metrics, re.MULTILINE)
     assert re.search(r'^bgremover_provider_latency_last_hour_seconds_count\{provider="gpu"\} ', metrics, re.MULTILINE)
     cost = re.search(r'^bgremover_provider_upstream_cost_credits_total\{provider="gpu"\} (\S+)$', metrics, re.MULTILINE)
     assert cost and float(cost.group(1)) == 0.5 * float(served.group(1))

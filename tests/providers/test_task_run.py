@@ -48,7 +48,8 @@ def submitted(db, tmp_path, image: bytes, **options) -> tuple[int, str]:
 
 
 def attempts(db, task_id: str) -> list[tuple[str, str, str | None]]:
-    return [(a["provider"], a["outcome"], a["reason"]) for a in json.loads(provider_columns(db, task_id)["attempts_json"])]
+    attempts = json.loads(provider_columns(db, task_id)["attempts_json"])
+    return [(a["provider"], a["outcome"], a["reason"]) for a in attempts]
 
 
 def test_a_task_served_by_another_bgremover_records_it_and_is_charged_once(

@@ -60,7 +60,8 @@ def provider_margins(db: Database, *, since: datetime | None = None) -> list[Pro
     """Credits earned vs upstream cost per provider (all time, or since ``since``), largest revenue first."""
     cond = [tasks.c.provider.is_not(None)] + ([tasks.c.finished_at >= since] if since else [])
     with db.read() as conn:
-        served = conn.execute(select(tasks.c.provider, func.count(), func.coalesce(func.sum(tasks.c.credits_charged), 0))
+        earned = func.coalesce(func.sum(tasks.c.credits_charged), 0)
+        served = conn.execute(select(tasks.c.provider, func.count(), earned)
                               .where(tasks.c.status == SUCCEEDED, *cond).group_by(tasks.c.provider)).all()
         # costs fall on the provider of each attempt, not only the one that served (a rejected 200 was billed too)
         costed = conn.execute(select(tasks.c.attempts_json).where(

@@ -2,8 +2,9 @@
 
 The web layer parses a request into a :class:`Submission` and answers with what :func:`submit_removal`
 returns; everything decided in between is here, in this order: the model (``service/models.py``: default,
-availability, licence, price), the options, a pinned provider (only one the operator made pinnable), then the image source (an upload, a data: URI, or an http(s)
-URL whose form and literal address are checked now, so a refused URL costs nothing and is never queued).
+availability, licence, price), the options, a pinned provider (only one the operator made pinnable), then the
+image source (an upload, a data: URI, or an http(s) URL whose form and literal address are checked now, so a
+refused URL costs nothing and is never queued).
 """
 from __future__ import annotations
 
