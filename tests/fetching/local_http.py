@@ -62,7 +62,6 @@ class LocalServer:
         self.sni: list[str | None] = []  # server names clients asked for (https only)
         self.seen: list[tuple[str, str | None]] = []  # (path, Host header)
         self.bytes_sent: dict[str, int] = {}
-        self.finished: dict[str, threading.Event] = {}  # drip_feed: set once the whole body went out
         self.hung_up: dict[str, bool] = {}  # stream_forever: whether the client hung up (True) or the server gave up
         self._finished: dict[str, threading.Event] = {}
         server = self
@@ -158,10 +157,10 @@ def drip_feed(server: LocalServer, name: str, head: bytes, *, body_bytes: int, p
     """After ``delay_s``, declare ``len(head) + body_bytes``, send ``head``, then the rest one byte per ``pause_s``.
 
     ``server.bytes_sent[name]`` is set when the handler ends: short of the declared length when the client
-    hung up first. ``server.finished[name]`` is set once every declared byte went out.
+    hung up first. ``server.finished(name)`` is set once every declared byte went out.
     """
     def handler(h: http.server.BaseHTTPRequestHandler) -> None:
-        done = server.finished.setdefault(name, threading.Event())
+        done = server.finished(name)
         time.sleep(delay_s)
         h.send_response(200)
         h.send_header("Content-Type", "image/jpeg")

@@ -38,7 +38,7 @@ def test_a_jpeg_header_then_a_byte_at_a_time_is_abandoned_before_its_body_comple
     assert err.value.code == "image_fetch_failed"
     assert "bytes/s" in err.value.message and "2,000" in err.value.message
     assert time.monotonic() - start < 20, "ended by the floor, not by the 60 s deadline"
-    assert not local_server.finished["drip"].wait(2.0), "the server never sent its last byte"
+    assert not local_server.finished("drip").wait(2.0), "the server never sent its last byte"
     deadline = time.monotonic() + 10
     while "drip" not in local_server.bytes_sent and time.monotonic() < deadline:
         time.sleep(0.05)
