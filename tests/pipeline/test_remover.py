@@ -190,3 +190,19 @@ def test_a_real_photo_from_the_dev_set(remover, dev_set: Path) -> None:
     out = np.asarray(opened(cut.data))
     assert out.shape[:2] == truth.shape
     assert np.abs(out[..., 3] / 255.0 - truth).mean() < 0.1  # u2netp scores about 0.03 here
+
+
+def test_the_cutout_carries_the_subjects_box_whatever_hides_its_matte(remover, photo, png_cutout) -> None:
+    """(top, left, width, height) of the matte above 5 %, in the output: the same for an opaque result, which
+    stores no matte to measure it on."""
+    data = as_bytes(photo[0], "JPEG", quality=95)
+    ys, xs = np.nonzero(png_cutout[..., 3] > 0.05 * 255)
+    measured = (ys.min(), xs.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+    assert remover.remove(data, model=FAST).foreground_box == measured
+    ys, xs = np.nonzero(photo[1] > 0.5)  # the drawn ball, 144 px across
+    assert np.abs(np.subtract(measured, (ys.min(), xs.min(), 144, 144))).max() <= 12
+    for opaque in ({"format": "jpg"}, {"bg_color": "lime"}, {"bg_image": as_bytes(photo[0][::-1])}):
+        assert remover.remove(data, model=FAST, **opaque).foreground_box == measured, opaque
+    cropped = remover.remove(data, model=FAST, crop=True, crop_margin=10, format="jpg")
+    assert cropped.foreground_box == (10, 10, measured[2], measured[3])
+    assert (cropped.width, cropped.height) == (measured[2] + 20, measured[3] + 20)

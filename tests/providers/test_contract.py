@@ -48,6 +48,19 @@ def test_the_clients_options_are_applied_whoever_serves(upstream: Upstream, phot
     assert mode == "RGB" and tuple(px[2, 2]) == (255, 255, 255)
 
 
+def test_the_subjects_box_comes_with_the_result_even_when_a_background_hides_the_matte(upstream: Upstream,
+                                                                                        photo: bytes) -> None:
+    router = router_for(upstream)
+    route = router.route(FAST)
+    plain = router.run_with_failover(route, photo, options()).result
+    ys, xs = np.nonzero(pixels(plain.data)[2][..., 3] > 0.05 * 255)
+    box = (ys.min(), xs.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+    assert plain.foreground_box == box and box[2] < PHOTO_SIZE[0]
+    assert router.run_with_failover(route, photo, options(bg_color="#ffffff")).result.foreground_box == box
+    cropped = router.run_with_failover(route, photo, options(crop=True, crop_margin=4, bg_color="#ffffff")).result
+    assert cropped.foreground_box == (min(box[0], 4), min(box[1], 4), box[2], box[3])
+
+
 def test_a_refused_key_fails_over_and_never_shows_the_key(upstream: Upstream, photo: bytes,
                                                           caplog: pytest.LogCaptureFixture) -> None:
     if not upstream.has_keys:

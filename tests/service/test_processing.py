@@ -20,8 +20,8 @@ from web.images import photo_bytes
 class UpstreamAnswering:
     """A producer that answers what an upstream provider would: a PNG of the asked size, or an error."""
 
-    def __init__(self, error: Exception | None = None) -> None:
-        self.error, self.calls = error, []
+    def __init__(self, error: Exception | None = None, box: tuple[int, int, int, int] | None = None) -> None:
+        self.error, self.box, self.calls = error, box, []
 
     def produce(self, data: bytes, options: CutoutOptions) -> Cutout:
         self.calls.append((data, options))
@@ -29,7 +29,7 @@ class UpstreamAnswering:
             raise self.error
         buf = io.BytesIO()
         Image.new("RGBA", (5, 4), (10, 20, 30, 128)).save(buf, "PNG")
-        return Cutout(buf.getvalue(), "image/png", 5, 4, options.model or "")
+        return Cutout(buf.getvalue(), "image/png", 5, 4, options.model or "", foreground_box=self.box)
 
 
 def _context(db, tmp_path, producer) -> WorkerContext:
@@ -49,6 +49,17 @@ def test_the_producer_gets_the_input_and_the_tasks_options_and_its_cutout_is_sto
     assert upstream.calls == [(jpeg, CutoutOptions(model="bg-remover-fast", format="png", crop=True))]
     assert Image.open(io.BytesIO(ctx.blobs.get(done.result_key))).size == (5, 4)
     assert credits.balance(db, account_id=acc).credits == 1
+
+
+def test_the_subjects_box_the_producer_knows_is_recorded_with_the_result(db, tmp_path):
+    """So an opaque result (a JPEG, a background) still answers remove.bg's X-Foreground-*; unknown: null."""
+    acc = make_account(db, 3)
+    for box, recorded in (((1, 0, 3, 2), "1,0,3,2"), (None, None)):
+        ctx = _context(db, tmp_path, UpstreamAnswering(box=box))
+        task, _ = submit(db, tmp_path, acc, source_url=None, input_data=photo_bytes((8, 6)), output_format="jpg")
+        run_task(ctx, task.id)
+        done = get_task(db, task.id)
+        assert (done.status, done.result_box) == ("succeeded", recorded)
 
 
 def test_a_producer_error_fails_the_task_with_its_code_and_refunds_once(db, tmp_path):

@@ -1,6 +1,7 @@
 """The Alembic migrations build the schema the code expects, on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -34,3 +35,16 @@ def test_migrations_match_the_table_definitions(db):
     with db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": False, "include_name": include_name})
         assert compare_metadata(ctx, metadata) == []
+
+
+def test_the_result_box_column_comes_after_the_provider_columns_and_goes_back_down(db):
+    """box0001: a nullable ``tasks.result_box`` (tasks finished before it have none: their box is measured)."""
+    def columns():
+        return {c["name"]: c for c in inspect(db.engine).get_columns("tasks")}
+
+    assert ScriptDirectory.from_config(alembic_config()).get_revision("box0001").down_revision == "prov0001"
+    assert columns()["result_box"]["nullable"]
+    command.downgrade(alembic_config(db.engine), "prov0001")
+    assert "result_box" not in columns() and "provider" in columns()
+    upgrade(db.engine)
+    assert columns()["result_box"]["nullable"]

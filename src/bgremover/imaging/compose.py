@@ -11,6 +11,7 @@ from PIL import ImageColor
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 CHANNELS = ("rgba", "alpha")
+ForegroundBox = tuple[int, int, int, int]  # top, left, width, height: remove.bg's X-Foreground-*
 
 
 def parse_color(text: str) -> tuple[int, int, int, int]:
@@ -51,6 +52,16 @@ def subject_box(alpha: np.ndarray, margin: int = 0, threshold: float = 0.05) -> 
     h, w = alpha.shape
     return (max(0, int(rows[0]) - margin), min(h, int(rows[-1]) + 1 + margin),
             max(0, int(cols[0]) - margin), min(w, int(cols[-1]) + 1 + margin))
+
+
+def foreground_box(alpha8: np.ndarray) -> ForegroundBox:
+    """(top, left, width, height) of the subject in a uint8 matte, as remove.bg's X-Foreground-* headers give it
+    (alpha above 5 %); all zero when there is no subject. Measured on the 8-bit matte a result stores."""
+    box = subject_box(alpha8.astype(np.float32) / np.float32(255.0))
+    if box is None:
+        return 0, 0, 0, 0
+    top, bottom, left, right = box
+    return top, left, right - left, bottom - top
 
 
 def to_alpha8(alpha: np.ndarray) -> np.ndarray:

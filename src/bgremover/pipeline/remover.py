@@ -9,7 +9,7 @@ import numpy as np
 
 from bgremover.config import Settings, load_settings
 from bgremover.imaging.background import ZIP_CONTENT_TYPE, encode_color_alpha_zip, over_image
-from bgremover.imaging.compose import compose_cutout, parse_color, to_alpha8
+from bgremover.imaging.compose import ForegroundBox, compose_cutout, foreground_box, parse_color, to_alpha8
 from bgremover.imaging.decode import decode_image
 from bgremover.imaging.encode import CONTENT_TYPES, encode_image
 from bgremover.imaging.layout import parse_margins, parse_position, parse_roi, parse_scale, roi_box
@@ -77,6 +77,8 @@ class Cutout:
     height: int
     model: str
     timings: dict[str, float] = field(default_factory=dict)
+    # the subject's box in the output, measured on its matte before a background hides it; None: not known
+    foreground_box: ForegroundBox | None = None
 
     def __repr__(self) -> str:  # short: the default would print every byte of the image
         return (f"Cutout({self.content_type} {self.width}x{self.height}, {len(self.data):,} bytes, "
@@ -126,15 +128,17 @@ class Remover:
         fg, alpha = lay_out(m.foreground, alpha, crop=opts.crop, crop_margin=opts.crop_margin, scale=opts.scale,
                             position=opts.position)
         fmt, pixels = self._compose(fg, alpha, opts)
+        alpha8 = to_alpha8(alpha)  # the matte a transparent result stores
         t2 = time.perf_counter()
         if fmt == "zip":
-            out = encode_color_alpha_zip(np.ascontiguousarray(pixels[..., :3]), to_alpha8(alpha))
+            out = encode_color_alpha_zip(np.ascontiguousarray(pixels[..., :3]), alpha8)
         else:
             out = encode_image(pixels, fmt, lossless=opts.lossless, quality=opts.quality)
         t3 = time.perf_counter()
         timings = {"decode": t1 - t0, **m.timings, "compose": t2 - t1 - sum(m.timings.values()), "encode": t3 - t2}
         return Cutout(data=out, content_type=CONTENT_TYPES.get(fmt, ZIP_CONTENT_TYPE), width=pixels.shape[1],
-                      height=pixels.shape[0], model=preset.name, timings=timings)
+                      height=pixels.shape[0], model=preset.name, timings=timings,
+                      foreground_box=foreground_box(alpha8))
 
     def _compose(self, fg: np.ndarray, alpha: np.ndarray, opts: CutoutOptions) -> tuple[str, np.ndarray]:
         """The format to write (auto resolved) and the output pixels (for zip: the colour half)."""

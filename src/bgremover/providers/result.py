@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from bgremover.errors import InvalidImage
-from bgremover.imaging.compose import compose_cutout
+from bgremover.imaging.compose import ForegroundBox, compose_cutout, foreground_box
 from bgremover.imaging.decode import DecodedImage, decode_image, sniff_format
 from bgremover.imaging.encode import CONTENT_TYPES, encode_image
 from bgremover.pipeline.remover import CutoutOptions
@@ -34,6 +34,7 @@ class ProviderResult:
     provider: str = ""
     upstream_cost: float = 0.0  # what the upstream charges us for this image, in our credits
     latency_s: float = 0.0  # the upstream round trip (or the local run)
+    foreground_box: ForegroundBox | None = None  # the subject's box in the result, measured before compose
 
 
 @dataclass
@@ -99,9 +100,14 @@ def finished_here(options: CutoutOptions) -> bool:
             and not (options.roi or options.max_megapixels or options.scale or options.position or options.bg_image))
 
 
-def finish_cutout(rgb: np.ndarray, alpha: np.ndarray, options: CutoutOptions) -> tuple[bytes, str, int, int]:
-    """The client's options applied to a checked cut-out: ``(bytes, content type, width, height)``."""
-    pixels = compose_cutout(rgb, alpha.astype(np.float32) / np.float32(255.0), channels=options.channels,
-                            crop=options.crop, crop_margin=options.crop_margin, bg_color=options.bg_color)
+def finish_cutout(rgb: np.ndarray, alpha: np.ndarray, options: CutoutOptions, *, provider: str,
+                  upstream_cost: float, latency_s: float) -> ProviderResult:
+    """The client's options applied to a checked cut-out. The subject's box is measured on the matte with the
+    same crop, before a background colour can hide it."""
+    alpha_f = alpha.astype(np.float32) / np.float32(255.0)
+    pixels = compose_cutout(rgb, alpha_f, channels=options.channels, crop=options.crop,
+                            crop_margin=options.crop_margin, bg_color=options.bg_color)
+    matte = compose_cutout(rgb, alpha_f, channels="alpha", crop=options.crop, crop_margin=options.crop_margin)
     data = encode_image(pixels, options.format, lossless=options.lossless, quality=options.quality)
-    return data, CONTENT_TYPES[options.format], int(pixels.shape[1]), int(pixels.shape[0])
+    return ProviderResult(data, CONTENT_TYPES[options.format], int(pixels.shape[1]), int(pixels.shape[0]), provider,
+                          upstream_cost, latency_s, foreground_box(matte))

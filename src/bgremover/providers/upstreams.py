@@ -41,9 +41,8 @@ class Provider:
                                  idempotency_key=idempotency_key)
         latency = time.monotonic() - t0
         rgb, alpha = check_cutout(body, image, self.name)
-        data, ctype, width, height = finish_cutout(rgb, alpha, options)
-        return ProviderResult(data, ctype, width, height, provider=self.name,
-                              upstream_cost=self.spec.cost_per_image, latency_s=latency)
+        return finish_cutout(rgb, alpha, options, provider=self.name, upstream_cost=self.spec.cost_per_image,
+                             latency_s=latency)
 
     def fetch_cutout(self, image: PreparedInput, model: str | None, *, deadline: float,
                      idempotency_key: str | None) -> bytes:
@@ -116,7 +115,8 @@ class LocalProvider(Provider):
         t0 = time.monotonic()
         cut = self.run(image.data, options)  # the engine's own errors (bad image, model missing) propagate
         return ProviderResult(cut.data, cut.content_type, cut.width, cut.height, provider=self.name,
-                              upstream_cost=0.0, latency_s=time.monotonic() - t0)
+                              upstream_cost=0.0, latency_s=time.monotonic() - t0,
+                              foreground_box=getattr(cut, "foreground_box", None))
 
 
 REMOTE_KINDS: dict[str, type[RemoteProvider]] = {

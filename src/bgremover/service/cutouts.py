@@ -10,6 +10,7 @@ import logging
 from typing import Protocol
 
 from bgremover.config import Settings
+from bgremover.imaging.compose import ForegroundBox
 from bgremover.pipeline.remover import Cutout, CutoutOptions, Remover
 from bgremover.providers import (
     LOCAL,
@@ -38,6 +39,8 @@ class EncodedCutout(Protocol):
     def width(self) -> int: ...
     @property
     def height(self) -> int: ...
+    @property
+    def foreground_box(self) -> ForegroundBox | None: ...
 
 
 class CutoutProducer(Protocol):

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from bgremover.config import Settings
+from bgremover.imaging.compose import ForegroundBox
 from bgremover.service.outcomes import FAILED, PROCESSING, QUEUED, SUCCEEDED, finish_task
 from bgremover.service.provenance import Provenance
 from bgremover.service.tasks import TaskQueue, TaskRecord, get_task
@@ -40,6 +41,7 @@ class ResultInfo:
     width: int
     height: int
     bytes: int
+    foreground_box: ForegroundBox | None = None  # the subject's box, known to the producer; None: measure later
 
 
 def claim_task(db: Database, settings: Settings, task_id: str) -> Claim | None:
@@ -80,7 +82,7 @@ def complete_task(db: Database, settings: Settings, claim: Claim, result: Result
     now = utcnow()
     return _finish_leased(db, claim, SUCCEEDED, busy_s, **_columns(provenance), finished_at=now, result_key=result.key,
                           result_content_type=result.content_type, result_width=result.width,
-                          result_height=result.height, result_bytes=result.bytes,
+                          result_height=result.height, result_bytes=result.bytes, result_box=_box_text(result),
                           result_expires_at=now + timedelta(seconds=settings.result_ttl_s))
 
 
@@ -89,6 +91,10 @@ def fail_task(db: Database, claim: Claim, code: str, message: str, busy_s: float
     """processing → failed and refund, once."""
     return _finish_leased(db, claim, FAILED, busy_s, **_columns(provenance), error_code=code,
                           error_message=message[:1000])
+
+
+def _box_text(result: ResultInfo) -> str | None:
+    return None if result.foreground_box is None else ",".join(str(int(v)) for v in result.foreground_box)
 
 
 def _columns(provenance: Provenance | None) -> dict[str, Any]:

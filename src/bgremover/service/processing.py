@@ -84,7 +84,7 @@ def store_result(ctx: WorkerContext, claim: Claim, cut: EncodedCutout) -> Result
     key = f"{task.id}-{claim.token[:8]}.{task.output_format}"
     with disk_full_as_storage_full(STORAGE_FULL_MESSAGE):
         ctx.blobs.put(key, cut.data)
-    return ResultInfo(key, cut.content_type, cut.width, cut.height, len(cut.data))
+    return ResultInfo(key, cut.content_type, cut.width, cut.height, len(cut.data), cut.foreground_box)
 
 
 def produce(ctx: WorkerContext, claim: Claim) -> tuple[ResultInfo, Provenance | None]:

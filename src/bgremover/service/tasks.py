@@ -1,4 +1,4 @@
-"""Tasks as the API sees them: submit (reserving credits), get, list, cancel.
+"""Tasks as the API sees them: submit (reserving credits), get, list, cancel; the worker's side: ``lifecycle.py``.
 
 State machine (transitions are conditional UPDATEs, so each happens at most once):
 
@@ -6,8 +6,6 @@ State machine (transitions are conditional UPDATEs, so each happens at most once
       │                  │  └──────▶ failed      (refunded)
       │                  └─lease ran out─▶ queued again (attempts < max) or failed
       └──cancel──▶ canceled (refunded)
-
-The worker side of the machine lives in ``service/lifecycle.py``.
 """
 from __future__ import annotations
 
@@ -84,6 +82,7 @@ class TaskRecord:
     result_height: int | None
     result_bytes: int | None
     result_expires_at: datetime | None
+    result_box: str | None = None  # "top,left,width,height" of the subject in the result; None: not recorded
     provider: str | None = None  # who served it (providers file); None: no provider layer ran, or none served
 
     @property

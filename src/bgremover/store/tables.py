@@ -108,6 +108,7 @@ tasks = Table(
     Column("result_height", Integer),
     Column("result_bytes", Integer),
     Column("result_expires_at", UtcDateTime),
+    Column("result_box", String(64)),  # "top,left,width,height": the subject's box in the result, from its matte
     # who served it (issue 16): a provider name from the providers file, or "local"; null before it ran
     Column("provider", String(64)),
     Column("attempts_json", Text),  # JSON list: provider, outcome, reason, latency_s, cost per attempt

@@ -149,3 +149,26 @@ def test_json_answer_carries_result_b64_and_the_foreground_box(removebg_service,
     assert im.mode == "RGBA" and im.size == (int(r.headers["x-width"]), int(r.headers["x-height"]))
     assert (data["foreground_top"], data["foreground_left"]) == (10, 10)
     assert (data["foreground_width"], data["foreground_height"]) == (im.width - 20, im.height - 20)
+
+
+@pytest.mark.parametrize("fields", [{"format": "jpg"}, {"bg_color": "81d4fa", "format": "png"},
+                                    {"bg_color": "green", "format": "auto"}])
+def test_opaque_results_carry_the_foreground_box_of_the_same_cutout(removebg_service, account, fields):
+    png = box(cut(removebg_service, account, format="png"))
+    assert png[2] > 0 and png[3] > 0  # the vase is found
+    assert box(cut(removebg_service, account, **fields)) == png  # as remove.bg: always sent, the cut-out's box
+    r = post(removebg_service, account, json={"image_file_b64": base64.b64encode(sample_bytes()).decode(), **fields},
+             headers={"Accept": "application/json"})
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert open_image(base64.b64decode(data["result_b64"])).mode == "RGB"  # opaque indeed
+    assert tuple(data[f"foreground_{n}"] for n in ("top", "left", "width", "height")) == png
+
+
+def test_a_background_image_result_carries_the_foreground_box(removebg_service, account):
+    png = box(cut(removebg_service, account, format="png"))
+    r = post(removebg_service, account, data={"format": "jpg"},
+             files={"image_file": ("photo.jpg", sample_bytes(), "image/jpeg"),
+                    "bg_image_file": ("bg.jpg", solid((230, 30, 30)), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    assert box(r) == png

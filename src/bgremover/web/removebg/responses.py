@@ -13,10 +13,9 @@ from fastapi.responses import JSONResponse
 from PIL import Image
 
 from bgremover.imaging.background import ZIP_ALPHA, ZIP_CONTENT_TYPE
-from bgremover.imaging.compose import subject_box
+from bgremover.imaging.compose import ForegroundBox, foreground_box
 from bgremover.service.tasks import TaskRecord
 
-Box = tuple[int, int, int, int]  # top, left, width, height
 FILENAMES = {"image/png": "no-bg.png", "image/jpeg": "no-bg.jpg", "image/webp": "no-bg.webp",
              ZIP_CONTENT_TYPE: "no-bg.zip"}
 
@@ -34,22 +33,21 @@ def _alpha_of(data: bytes, content_type: str) -> np.ndarray | None:
     return None
 
 
-def foreground_box(data: bytes, content_type: str) -> Box | None:
-    """Where the subject is in the result: remove.bg's X-Foreground-Top/Left/Width/Height."""
+def result_box(task: TaskRecord, data: bytes, content_type: str) -> ForegroundBox | None:
+    """Where the subject is in the result: remove.bg's X-Foreground-Top/Left/Width/Height. The worker records it
+    from the cut-out's matte; a task from before that (or a producer that did not) has it measured on the stored
+    result, which an opaque result (no alpha) cannot answer: None."""
+    if task.result_box:
+        top, left, width, height = (int(v) for v in task.result_box.split(","))
+        return top, left, width, height
     alpha = _alpha_of(data, content_type)
-    if alpha is None:
-        return None
-    box = subject_box(alpha.astype(np.float32) / 255.0)
-    if box is None:
-        return 0, 0, 0, 0
-    top, bottom, left, right = box
-    return top, left, right - left, bottom - top
+    return None if alpha is None else foreground_box(alpha)
 
 
 def result_response(task: TaskRecord, data: bytes, *, type_hint: str | None, as_json: bool,
                     headers: dict[str, str]) -> Response:
     content_type = task.result_content_type or "application/octet-stream"
-    box = foreground_box(data, content_type)
+    box = result_box(task, data, content_type)
     out = {**headers, "X-Credits-Charged": str(task.credits_charged), "X-Width": str(task.result_width),
            "X-Height": str(task.result_height)}
     if type_hint:
