@@ -94,6 +94,11 @@ class LocalServer:
         """Set when the streaming handler ``name`` has ended (its counts are then final)."""
         return self._finished.setdefault(name, threading.Event())
 
+    @property
+    def streams(self) -> dict[str, threading.Event]:
+        """Every streaming handler that has started, by name, with its ``finished`` event."""
+        return dict(self._finished)
+
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"{self.scheme}://{host}:{self.port}{path}"
 

@@ -123,7 +123,7 @@ def test_one_accounts_drip_feeds_do_not_hold_another_accounts_task(tmp_path, rem
         deadline = time.monotonic() + 60
         while get_task(ctx.db, b_task).status not in ("succeeded", "failed") and time.monotonic() < deadline:
             time.sleep(0.05)
-        drips_done = {name: ev.is_set() for name, ev in drips.finished.items()}
+        drips_done = {name: ev.is_set() for name, ev in drips.streams.items()}
         a_states = [get_task(ctx.db, t).status for t in a_tasks]
         assert get_task(ctx.db, b_task).status == "succeeded"
         assert len(drips_done) == 2 and not any(drips_done.values()), \
@@ -132,7 +132,7 @@ def test_one_accounts_drip_feeds_do_not_hold_another_accounts_task(tmp_path, rem
         while any(get_task(ctx.db, t).status != "failed" for t in a_tasks) and time.monotonic() < deadline + 60:
             time.sleep(0.2)
         assert {get_task(ctx.db, t).error_code for t in a_tasks} == {"image_fetch_failed"}
-        assert not any(ev.is_set() for ev in drips.finished.values()), "no drip ever completed"
+        assert not any(ev.is_set() for ev in drips.streams.values()), "no drip ever completed"
         assert credits.balance(ctx.db, account_id=a).credits == 10, "A's failed fetches are refunded"
         assert credits.balance(ctx.db, account_id=b).credits == 9
     finally:
