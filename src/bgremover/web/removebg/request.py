@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from bgremover.errors import ImageTooLarge
 from bgremover.fetching import parse_target_url
 from bgremover.service.errors import ValidationFailed, disk_full_as_storage_full
+from bgremover.web.routes.remove_bg import read_body
 from bgremover.web.removebg.params import SOURCES
 
 FILE_PARTS = ("image_file", "bg_image_file")
@@ -28,19 +29,6 @@ class RemoveBgInput:
     image_url: str | None
     image_data: bytes | None  # an upload or decoded image_file_b64
     bg_image_data: bytes | None  # a bg_image_file upload
-
-
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ImageTooLarge(f"the request body is over {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ImageTooLarge(f"the request body is over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _multipart(request: Request, max_bytes: int) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -73,7 +61,7 @@ async def read_input(request: Request, max_bytes: int) -> RemoveBgInput:
     if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         fields, files = await _multipart(request, max_bytes)
     else:  # JSON, whatever the client called it (remove.bg's docs send application/json)
-        body = await _bounded_body(request, max_bytes * 4 // 3 + 65536)
+        body = await read_body(request, max_bytes * 4 // 3 + 65536)
         try:
             fields = json.loads(body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError):

@@ -34,8 +34,9 @@ REQUEST_BODY: dict[str, Any] = {"content": {
         **{k: {"type": "string"} for k in sorted(FORM_FIELDS)}}}}}}
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it passes ``limit`` (a data: URI of the largest accepted image fits)."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it passes ``limit`` (a data: URI of the largest accepted image fits); the
+    remove.bg route reads its JSON and form bodies with it too."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ImageTooLarge(f"the request body is over {limit} bytes")
@@ -69,7 +70,7 @@ async def _parse(request: Request, max_bytes: int) -> tuple[RemoveBgRequest, byt
                 else:
                     raise ValidationFailed(f"unexpected form field {key!r}")
             return RemoveBgRequest.model_validate(fields), upload
-        body = await _read_body(request, max_bytes * 4 // 3 + 4096)  # JSON, whatever the client called it
+        body = await read_body(request, max_bytes * 4 // 3 + 4096)  # JSON, whatever the client called it
         return RemoveBgRequest.model_validate_json(body), None
     except ValidationError as exc:
         err = exc.errors()[0]
