@@ -50,10 +50,16 @@ def image_source(submission: Submission, settings: Settings) -> tuple[str | None
         return None, decode_data_uri(image, max_bytes=settings.max_image_bytes)[0]
     if urlsplit(image).scheme.lower() not in ("http", "https"):
         raise ValidationFailed("`image` must be an http(s) URL or a data: URI")
-    target = parse_target_url(image)  # malformed or with credentials: refused now (ForbiddenAddress)
+    return checked_image_url(image, settings), None
+
+
+def checked_image_url(url: str, settings: Settings) -> str:
+    """An http(s) image URL judged now as far as it can be without a connection: malformed, with credentials, or
+    naming a refused literal address is refused (ForbiddenAddress), so it costs nothing and is never queued."""
+    target = parse_target_url(url)
     if target.ip is not None:  # a literal address is judged now, as the fetcher would judge it later
         AddressPolicy.from_settings(settings).check(target.ip, host=target.host)
-    return image, None
+    return url
 
 
 def plan_task(models: ModelCatalog, settings: Settings, submission: Submission) -> tuple[TaskRequest, int]:

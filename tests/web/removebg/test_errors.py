@@ -89,3 +89,15 @@ def test_account_shows_the_balance_in_remove_bg_shape(api_only):
     assert r.json() == {"data": {"attributes": {
         "credits": {"total": 7, "subscription": 0, "payg": 7, "enterprise": 0},
         "api": {"free_calls": 0, "sizes": "all"}}}}
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.2:9/x.jpg", "http://169.254.169.254/latest/meta-data",
+                                 "http://[::1]:9/x.jpg"])
+def test_an_image_url_naming_a_refused_address_is_a_400_at_once_and_free(api_only, url):
+    """As on the native route: a literal address the SSRF policy refuses is judged at submission, not after the
+    wait (127.0.0.2 is loopback outside the allowed 127.0.0.1/32; no connection is made to any of these)."""
+    acc = api_only.new_account(5)
+    _error(post(api_only, acc, data={"image_url": url}), 400, "image_fetch_forbidden")
+    assert balance(api_only, acc)["credits"] == 5
+    with api_only.client(acc) as c:
+        assert c.get("/api/v1/tasks").json()["total"] == 0, "nothing was queued"

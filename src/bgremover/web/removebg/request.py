@@ -10,11 +10,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from bgremover.config import Settings
 from bgremover.errors import ImageTooLarge
 from bgremover.fetching import parse_target_url
 from bgremover.service.errors import ValidationFailed, disk_full_as_storage_full
+from bgremover.service.submission import checked_image_url
 from bgremover.web.routes.remove_bg import read_body
 from bgremover.web.removebg.params import SOURCES
 
@@ -54,8 +57,9 @@ async def _multipart(request: Request, max_bytes: int) -> tuple[dict[str, Any], 
     return fields, files
 
 
-async def read_input(request: Request, max_bytes: int) -> RemoveBgInput:
+async def read_input(request: Request, settings: Settings) -> RemoveBgInput:
     """The parameters and the image source; exactly one of image_file, image_file_b64 and image_url."""
+    max_bytes = settings.max_image_bytes
     ctype = request.headers.get("content-type", "").lower()
     files: dict[str, bytes] = {}
     if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
@@ -78,15 +82,15 @@ async def read_input(request: Request, max_bytes: int) -> RemoveBgInput:
         raise ValidationFailed("give exactly one of image_file, image_file_b64 and image_url")
     url, data = None, files.get("image_file")
     if "image_url" in fields:
-        url = _checked_url(fields.pop("image_url"), "image_url")
+        url = checked_image_url(_http_url(fields.pop("image_url"), "image_url"), settings)
     elif "image_file_b64" in fields:
-        data = _b64(fields.pop("image_file_b64"), max_bytes)
+        data = await run_in_threadpool(_b64, fields.pop("image_file_b64"), max_bytes)  # up to 33 MB of text
     if data is not None and not data:
         raise ValidationFailed("the image is empty")
     return RemoveBgInput(fields, url, data, files.get("bg_image_file"))
 
 
-def _checked_url(value: Any, name: str) -> str:
+def _http_url(value: Any, name: str) -> str:
     if not isinstance(value, str) or urlsplit(value.strip()).scheme.lower() not in ("http", "https"):
         raise ValidationFailed(f"{name}: must be an http(s) URL")
     parse_target_url(value.strip())  # malformed or with credentials: refused now, nothing stored or charged
@@ -94,7 +98,7 @@ def _checked_url(value: Any, name: str) -> str:
 
 
 def checked_bg_url(value: str) -> str:
-    return _checked_url(value, "bg_image_url")
+    return _http_url(value, "bg_image_url")
 
 
 def _b64(value: Any, max_bytes: int) -> bytes:

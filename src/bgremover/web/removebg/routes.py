@@ -109,7 +109,7 @@ async def removebg(request: Request, response: Response, state: StateDep, princi
                    idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Response:
     """Remove the background, remove.bg-style: answers with the result (or an error) once the task is done."""
     account_id = principal.account.id
-    inp = await read_input(request, state.settings.max_image_bytes)
+    inp = await read_input(request, state.settings)
     tr = translate(inp.fields, has_bg_file=inp.bg_image_data is not None)
     preset = default_preset(state)
     options = dict(tr.options)
