@@ -22,6 +22,7 @@ import pytest
 from conftest import require
 from db_fixtures import db  # noqa: F401  (a pytest fixture: the task-run tests' database)
 from PIL import Image
+from providers.fault_server import FaultServer
 from web.dashboard.conftest import browser  # noqa: F401  (a pytest fixture: Chromium for the admin page)
 from web.images import photo_bytes
 from web.service_process import ServiceProcess, embedded_env, free_port
@@ -54,6 +55,23 @@ def png(size: tuple[int, int], mode: str = "RGBA") -> bytes:
     buf = io.BytesIO()
     Image.new(mode, size).save(buf, "PNG")
     return buf.getvalue()
+
+
+@pytest.fixture
+def fault(cutout: bytes) -> Iterator[FaultServer]:
+    """A fault server (``fault_server.py``) in ok mode, with the wrong-size and alpha-less answers ready."""
+    server = FaultServer(cutout=cutout, wrong_size=png((PHOTO_SIZE[0] // 2, PHOTO_SIZE[1] // 2)),
+                         no_alpha=png(PHOTO_SIZE, "RGB")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def spare(cutout: bytes) -> Iterator[FaultServer]:
+    """A second upstream that answers the good cut-out: the provider a failing first one fails over to."""
+    server = FaultServer(cutout=cutout).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,11 @@
 
 ``mode`` picks the answer: ok (the given cut-out, after ``delay_s``), hang, 500, 429 (``Retry-After``), 402,
 truncated (half the declared body, then the connection closes), nonimage (an HTML page with a 200),
-wrongsize, noalpha. It counts requests and the most that were ever in flight at once, which is what the
-concurrency-cap test reads. Standard library only, so it also runs as a script in its own process
-(``python fault_server.py --port N --mode hang``) for the test that kills an upstream mid-request: it prints
-``request`` on stdout when one arrives.
+wrongsize, noalpha; with ``recover_after=N`` only the first N requests get that answer and the later ones ok
+(an upstream that recovers, with no timer racing the request). It counts requests and the most that were ever
+in flight at once, which is what the concurrency-cap tests read. Standard library only, so it also runs as a
+script in its own process (``python fault_server.py --port N --mode hang``) for the test that kills an upstream
+mid-request: it prints ``request`` on stdout when one arrives.
 """
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ UPSTREAM_SECRET_TEXT = b"Traceback: db password hunter2 at /srv/internal"  # mus
 
 class FaultServer:
     def __init__(self, mode: str = "ok", *, cutout: bytes = b"", wrong_size: bytes = b"", no_alpha: bytes = b"",
-                 retry_after: str = "1", delay_s: float = 0.0, announce: bool = False, port: int = 0) -> None:
+                 retry_after: str = "1", delay_s: float = 0.0, recover_after: int = 0, announce: bool = False,
+                 port: int = 0) -> None:
         self.mode, self.cutout, self.wrong_size, self.no_alpha = mode, cutout, wrong_size, no_alpha
         self.retry_after, self.delay_s, self.announce = retry_after, delay_s, announce
+        self.recover_after = recover_after  # 0: every request gets ``mode``
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -30,7 +33,8 @@ class FaultServer:
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # a short poll, so that stop() (shutdown waits for the loop to look) is quick at every test's teardown
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -58,20 +62,21 @@ class FaultServer:
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with server._lock:
                     server.requests += 1
+                    nth = server.requests
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:
                     if server.announce:
                         print("request", flush=True)
-                    server.answer(self)
+                    server.answer(self, nth)
                 finally:
                     with server._lock:
                         server.in_flight -= 1
 
         return Handler
 
-    def answer(self, h: BaseHTTPRequestHandler) -> None:
-        mode = self.mode
+    def answer(self, h: BaseHTTPRequestHandler, nth: int = 1) -> None:
+        mode = "ok" if self.recover_after and nth > self.recover_after else self.mode
         if mode == "hang":
             self.stopping.wait(600)
             return

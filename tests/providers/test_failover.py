@@ -9,24 +9,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from web.service_process import free_port
 
 from bgremover.providers import ClientInputError, ProviderMetrics, ProvidersExhausted
-from providers.conftest import PHOTO_SIZE, png
 from providers.fault_server import UPSTREAM_SECRET_TEXT, FaultServer
 from providers.routing import FAST, make_router, options, rembg_table
-
-
-@pytest.fixture
-def fault(cutout: bytes) -> Iterator[FaultServer]:
-    server = FaultServer(cutout=cutout, wrong_size=png((PHOTO_SIZE[0] // 2, PHOTO_SIZE[1] // 2)),
-                         no_alpha=png(PHOTO_SIZE, "RGB")).start()
-    yield server
-    server.stop()
 
 
 def outcomes(served_or_error: object) -> list[tuple[str, str, str | None]]:

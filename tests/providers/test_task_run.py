@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,29 +27,8 @@ from bgremover.service.tasks import get_task
 from providers.conftest import PHOTO_SIZE, Upstream
 from providers.fault_server import UPSTREAM_SECRET_TEXT, FaultServer
 from providers.routing import rembg_table
-from providers.task_run import books, provider_columns, routed_context
+from providers.task_run import COST, attempts, books, provider_columns, routed_context, submitted
 from providers.test_bgremover_upstream import balance as upstream_balance
-
-COST = 2  # our price for the task, in credits
-
-
-@pytest.fixture
-def fault(cutout: bytes) -> Iterator[FaultServer]:
-    server = FaultServer(cutout=cutout).start()
-    yield server
-    server.stop()
-
-
-def submitted(db, tmp_path, image: bytes, **options) -> tuple[int, str]:
-    account = make_account(db, 10)
-    task, _ = submit(db, tmp_path, account, source_url=None, input_data=image, cost=COST, options=options)
-    return account, task.id
-
-
-def attempts(db, task_id: str) -> list[tuple[str, str, str | None]]:
-    attempts = json.loads(provider_columns(db, task_id)["attempts_json"])
-    return [(a["provider"], a["outcome"], a["reason"]) for a in attempts]
-
 
 def test_a_task_served_by_another_bgremover_records_it_and_is_charged_once(
         db, tmp_path, bgremover_upstream: Upstream, photo: bytes) -> None:

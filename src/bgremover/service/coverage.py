@@ -30,6 +30,7 @@ from bgremover.store.tables import tasks, utcnow
 log = logging.getLogger(__name__)
 
 HEALTHY, DEGRADED, DOWN, NO_TRAFFIC = "healthy", "degraded", "down", "no traffic"
+STATES = (HEALTHY, DEGRADED, DOWN, NO_TRAFFIC)
 HEALTHY_RATE = 0.95
 WINDOW = timedelta(hours=1)
 MAX_TASKS = 20_000  # one hour of a busy endpoint; the newest are read first
@@ -114,6 +115,15 @@ def provider_health(db: Database, *, failures_to_open: int = 5, window: timedelt
                 reason = a.get("reason")
                 events.setdefault(name, []).append((outcome, reason if isinstance(reason, str) else None, _latency(a)))
     return {name: _judge(ev, failures_to_open, window) for name, ev in events.items()}
+
+
+def configured_health(db: Database, config: ProvidersConfig, *, failures_to_open: int = 5,
+                      window: timedelta = WINDOW) -> dict[str, ProviderHealth]:
+    """Every provider of the file (a quiet one: ``no traffic``) and any other tried in the window, by name:
+    the shared breaker view that ``/metrics`` exports."""
+    health = provider_health(db, failures_to_open=failures_to_open, window=window)
+    names = sorted(set(config.providers) | set(health))
+    return {name: health.get(name) or ProviderHealth.quiet(window) for name in names}
 
 
 def model_routes(config: ProvidersConfig, models: Iterable[str], health: Mapping[str, ProviderHealth], *,

@@ -16,6 +16,7 @@ from bgremover.store.database import Database
 from bgremover.store.tables import tasks, utcnow
 
 WINDOW = timedelta(hours=1)
+MAX_TASKS = 20_000  # one hour of a busy endpoint, read per scrape; the newest first (as service/coverage.py)
 
 
 @dataclass
@@ -40,10 +41,11 @@ class ProviderMargin:
 
 
 def provider_activity(db: Database, *, window: timedelta = WINDOW) -> dict[str, ProviderActivity]:
-    """Every attempt of the tasks that finished within ``window``, per provider."""
+    """Every attempt of the tasks that finished within ``window`` (the newest ``MAX_TASKS``), per provider."""
     with db.read() as conn:
         rows = conn.execute(select(tasks.c.attempts_json).where(
-            tasks.c.finished_at >= utcnow() - window, tasks.c.attempts_json.is_not(None))).scalars().all()
+            tasks.c.finished_at >= utcnow() - window, tasks.c.attempts_json.is_not(None))
+            .order_by(tasks.c.finished_at.desc()).limit(MAX_TASKS)).scalars().all()
     activity: dict[str, ProviderActivity] = defaultdict(ProviderActivity)
     for attempts_json in rows:
         for a in attempts_of(attempts_json):
@@ -58,16 +60,24 @@ def provider_activity(db: Database, *, window: timedelta = WINDOW) -> dict[str, 
 
 def provider_margins(db: Database, *, since: datetime | None = None) -> list[ProviderMargin]:
     """Credits earned vs upstream cost per provider (all time, or since ``since``), largest revenue first."""
-    cond = [tasks.c.provider.is_not(None)] + ([tasks.c.finished_at >= since] if since else [])
+    when = [tasks.c.finished_at >= since] if since else []
+    # An attempt costs us only when it succeeded, or when its 200 failed our checks (bad_result): a task without
+    # such a rejected answer cost exactly its serving provider's price, summed in SQL; the few with one are read
+    # attempt by attempt. So a scrape reads aggregates, not every costed task since the start.
+    rejected = tasks.c.attempts_json.contains('"bad_result"', autoescape=True)
     with db.read() as conn:
         earned = func.coalesce(func.sum(tasks.c.credits_charged), 0)
-        served = conn.execute(select(tasks.c.provider, func.count(), earned)
-                              .where(tasks.c.status == SUCCEEDED, *cond).group_by(tasks.c.provider)).all()
-        # costs fall on the provider of each attempt, not only the one that served (a rejected 200 was billed too)
-        costed = conn.execute(select(tasks.c.attempts_json).where(
-            tasks.c.upstream_cost > 0, *([tasks.c.finished_at >= since] if since else []))).scalars().all()
+        served = conn.execute(select(tasks.c.provider, func.count(), earned).where(
+            tasks.c.status == SUCCEEDED, tasks.c.provider.is_not(None), *when).group_by(tasks.c.provider)).all()
+        plain = conn.execute(select(tasks.c.provider, func.sum(tasks.c.upstream_cost)).where(
+            tasks.c.upstream_cost > 0, tasks.c.provider.is_not(None), ~rejected, *when)
+            .group_by(tasks.c.provider)).all()
+        mixed = conn.execute(select(tasks.c.attempts_json).where(
+            tasks.c.upstream_cost > 0, rejected, *when)).scalars().all()
     cost: dict[str, float] = defaultdict(float)
-    for attempts_json in costed:
+    for provider, total in plain:
+        cost[str(provider)] += float(total)
+    for attempts_json in mixed:
         for a in attempts_of(attempts_json):
             cost[a["provider"]] += float(a["cost"])
     counts = {str(p): (int(n), int(earned)) for p, n, earned in served}

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from bgremover import __version__
 from bgremover.config import Settings, load_settings
+from bgremover.service.coverage import configured_health
 from bgremover.service.models import ModelCatalog
 from bgremover.service.provider_stats import provider_activity, provider_margins
 from bgremover.service.secret_key import load_secret_key
@@ -47,10 +48,13 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     settings = settings or load_settings()
     db = Database.from_settings(settings)
     queue = queue or default_queue(settings)
-    provider_figures = ProviderCollector(partial(provider_activity, db), partial(provider_margins, db))
-    metrics = Metrics(partial(task_figures, db), queue, providers=provider_figures)
     catalog = ModelCatalog(settings)
     providers = catalog.providers  # without their keys; a mistake in the file stops the service here, not later
+    read_health = (partial(configured_health, db, providers, failures_to_open=settings.provider_breaker_failures)
+                   if settings.providers else None)  # without a providers file no attempts are recorded
+    provider_figures = ProviderCollector(partial(provider_activity, db), partial(provider_margins, db),
+                                         read_health)
+    metrics = Metrics(partial(task_figures, db), queue, providers=provider_figures)
     state = AppState(settings=settings, db=db, blobs=make_result_store(settings, db),
                      queue=queue, secret=load_secret_key(settings),
                      models=catalog, rate_counter=make_rate_counter(db, settings), metrics=metrics,

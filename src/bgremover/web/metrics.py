@@ -6,13 +6,14 @@ that every process shares.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
+from bgremover.service.coverage import STATES, ProviderHealth
 from bgremover.service.provider_stats import ProviderActivity, ProviderMargin
 from bgremover.service.outcomes import QUEUED
 from bgremover.service.task_stats import TaskFigures
@@ -46,12 +47,14 @@ class TaskCollector(Collector):
 
 class ProviderCollector(Collector):
     """Per upstream provider (docs/providers.md), from the attempts the workers recorded on the tasks that
-    finished in the last hour: attempts by outcome, failures by reason, latency of the successful ones;
-    and all time, from the task columns: tasks served and what the upstreams charged us."""
+    finished in the last hour: attempts by outcome, failures by reason, latency of the successful ones, and
+    each provider's health (the breaker's view every process shares, ``service/coverage.py``); and all time,
+    from the task columns: tasks served and what the upstreams charged us."""
 
     def __init__(self, read_activity: Callable[[], dict[str, ProviderActivity]],
-                 read_margins: Callable[[], list[ProviderMargin]]) -> None:
-        self.read_activity, self.read_margins = read_activity, read_margins
+                 read_margins: Callable[[], list[ProviderMargin]],
+                 read_health: Callable[[], Mapping[str, ProviderHealth]] | None = None) -> None:
+        self.read_activity, self.read_margins, self.read_health = read_activity, read_margins, read_health
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | SummaryMetricFamily]:
         activity = self.read_activity()
@@ -77,6 +80,23 @@ class ProviderCollector(Collector):
             served.add_metric([m.provider], m.tasks_served)
             cost.add_metric([m.provider], m.upstream_cost)
         yield from (attempts, failures, latency, served, cost)
+        if self.read_health is not None:
+            yield self._health(self.read_health())
+
+    @staticmethod
+    def _health(health: Mapping[str, ProviderHealth]) -> GaugeMetricFamily:
+        """One series per provider and state, 1 for its current state (a state set): alert on
+        ``bgremover_provider_health{state="down"} == 1``."""
+        gauge = GaugeMetricFamily("bgremover_provider_health", "Provider health over the last hour, as every "
+                                  "process sees it (read from the attempts recorded on tasks): 1 for the current "
+                                  "state, 0 for the others. down: the breaker's view, the newest attempts are "
+                                  "BGREMOVER_PROVIDER_BREAKER_FAILURES failures in a row, every attempt failed, or "
+                                  "a worker's breaker is open; degraded: under 95% succeeded; healthy; no traffic: "
+                                  "not tried in the hour.", labels=["provider", "state"])
+        for name, h in sorted(health.items()):
+            for state in STATES:
+                gauge.add_metric([name, state], 1 if h.state == state else 0)
+        return gauge
 
 
 class QueueCollector(Collector):
