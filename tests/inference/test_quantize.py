@@ -14,7 +14,7 @@ from bgremover.imaging.decode import decode_image
 from bgremover.inference import derived
 from bgremover.inference.catalog import Catalog, load_catalog
 from bgremover.inference.checksums import VerifiedFiles, sha256_file
-from bgremover.inference.quantize import calibration_photos, fp32_nodes, quantize_model
+from bgremover.inference.quantize import calibration_inputs, calibration_photos, fp32_nodes, quantize_model
 from bgremover.inference.registry import SegmenterRegistry
 
 onnx = pytest.importorskip("onnx")
@@ -44,6 +44,20 @@ def test_calibration_uses_only_the_photos_shipped_with_the_package():
     assert all("bgremover/assets" in p.as_posix() for p in photos)
     licences = (photos[0].parent / "README.md").read_text()
     assert all(p.name in licences for p in photos[:-1])  # each calibration photo's licence is written down
+
+
+def test_an_augmented_recipe_calibrates_on_ten_distinct_views_of_each_shipped_photo():
+    spec = CATALOG.model("u2netp")
+    photos = calibration_photos()[:2]
+    plain = calibration_inputs(spec, photos)
+    views = calibration_inputs(spec, photos, augment=True)
+    assert len(plain) == 4 and len(views) == 20
+    assert all(v.shape == plain[0].shape and v.dtype == np.float32 for v in views)
+    np.testing.assert_array_equal(views[0], plain[0])  # the photo itself, then its mirror, as without views
+    np.testing.assert_array_equal(views[1], plain[1])
+    first = views[:10]
+    assert len({v.tobytes() for v in first}) == 10  # every view is a different input
+    assert CATALOG.model("u2net-int8").quantize.augment  # the default's int8 copy is calibrated this way
 
 
 def test_the_int8_copy_has_int8_weights_and_keeps_the_recipes_layers_in_fp32(built):
