@@ -18,10 +18,11 @@ def facts(catalog, name):
 
 
 def test_each_preset_is_counted_against_rembg_u2net_on_the_eight_measures(catalog) -> None:
-    # the README's "Quality" table: bg-remover beats rembg u2net on all eight; -fast wins SAD, MSE and Grad only
+    # the README's "Quality" table: bg-remover beats rembg u2net on all eight; -fast wins SAD, MSE and Grad only; the
+    # IS-Net preset (issue 17's recipe, confirmed on dev) trails it by a hair on mask MAE and Sm, within noise
     verdicts = {name: facts(catalog, name).quality for name in ("bg-remover-fast", "bg-remover", "bg-remover-hq-isnet")}
     assert {n: (v.better, v.measures) for n, v in verdicts.items()} == {
-        "bg-remover-fast": (3, 8), "bg-remover": (8, 8), "bg-remover-hq-isnet": (8, 8)}
+        "bg-remover-fast": (3, 8), "bg-remover": (8, 8), "bg-remover-hq-isnet": (6, 8)}
     assert verdicts["bg-remover"].words == "Better than rembg u2net on every measure"
     assert verdicts["bg-remover-fast"].words == "Behind rembg u2net on most measures"
     assert verdicts["bg-remover-fast"].number == "better on 3 of 8 measures"
