@@ -36,7 +36,7 @@ class QuantRecipe:
     symmetric_activations: bool = False
     keep_fp32: tuple[str, ...] = ()  # glob patterns over weight names: the nodes using them stay fp32
     keep_first_conv: bool = False  # the convolution that reads the photo stays fp32
-    augment: bool = False  # also calibrate on crops, a rotation and tone changes of each photo (quantize.VIEWS)
+    augment: bool = False  # also calibrate on crops, a rotation and tone changes of each photo (quantize._views)
 
 
 @dataclass(frozen=True)
