@@ -25,6 +25,7 @@ from PIL import Image
 from bgremover import Remover
 from bgremover.imaging.compose import compose_cutout
 from bgremover.imaging.encode import drop_hidden_colour, encode_image
+from bgremover.imaging.png import encode_png
 
 Encoder = Callable[[np.ndarray], bytes]
 
@@ -47,11 +48,16 @@ def opencv_png(level: int, zero: bool, **flags: int) -> Encoder:
     return run
 
 
+def strips_png(level: int, strips: int) -> Encoder:
+    return lambda px: encode_png(drop_hidden_colour(px), level, strips)
+
+
 ENCODERS: dict[str, Encoder] = {
     **{f"pillow png level {n}": pillow("PNG", False, compress_level=n) for n in range(10)},
     **{f"pillow png level {n}, zero": pillow("PNG", True, compress_level=n) for n in range(10)},
     "opencv png level 1 rle, zero": opencv_png(1, True, IMWRITE_PNG_STRATEGY=cv2.IMWRITE_PNG_STRATEGY_RLE),
     "opencv png level 1 sub, zero": opencv_png(1, True, IMWRITE_PNG_FILTER=cv2.IMWRITE_PNG_FILTER_SUB),
+    **{f"bgremover png level {n}, {k} strip(s), zero": strips_png(n, k) for n in (1, 2, 3) for k in (1, 2)},
     "webp lossless m0 effort 0": pillow("WEBP", False, lossless=True, method=0, quality=0, exact=False),
     "webp lossless m0 effort 100": pillow("WEBP", False, lossless=True, method=0, quality=100, exact=False),
     "webp lossless m1 effort 0": pillow("WEBP", False, lossless=True, method=1, quality=0, exact=False),

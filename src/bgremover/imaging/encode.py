@@ -5,31 +5,36 @@ Two choices matter most:
 * Colour under fully transparent pixels is invisible, so it is set to zero before encoding ("drop
   hidden colour"). A cut-out is about half background; zeroing it makes PNG 30-40 % smaller *and* faster.
   WebP does the same itself with ``exact=False``.
-* PNG is written by OpenCV's libpng at zlib level 1 with the run-length strategy: about as fast as
-  Pillow at level 1 and 10-15 % smaller, and ~10x faster than Pillow's default level 6 (what rembg
-  uses) while 30 % smaller than it, thanks to the zeroing.
+* PNG is written by our own strip-parallel writer (``imaging/png.py``): the Up filter on every row and
+  zlib level 2 on one strip per core. It is 2-2.7x faster than libpng (through OpenCV, level 1, RLE:
+  the writer before this one) and 8-13 % larger than it, and still 20-30 % smaller than Pillow's
+  default PNG (what rembg writes), which takes 15-20x as long.
 
-Measured on two dev-set cut-outs (a Comp-1k portrait / a product photo, u2netp matte) at 1.0 MP and
-upscaled to 4.0 MP; min of 5 interleaved runs on a shared 2-core machine under heavy load (load average
-about 9), so read times as ratios within a column, not as absolute speeds. Script and full tables
-(every PNG level 0-9): the engine-io report of issue 3. "zero" = hidden colour dropped.
+Measured with ``tools/bench_encode.py`` on two dev-set cut-outs (a Comp-1k portrait / a product photo,
+u2netp matte) at 1.0 MP and upscaled to 4.0 MP; min of 7 interleaved runs on a quiet 2-core AMD EPYC,
+2026-12-04. "zero" = hidden colour dropped; every row but Pillow's default drops it.
 
-======================================  ============  ============  ============  ============
-encoder                                 1 MP ms       1 MP kB       4 MP ms       4 MP kB
-======================================  ============  ============  ============  ============
-Pillow PNG level 6 (Pillow's default)   818 / 588     1563 / 1957   3058 / 3057   4347 / 5733
-Pillow PNG level 1                      161 / 143     1778 / 2149    557 / 639    5230 / 6501
-Pillow PNG level 6, zero                369 / 255     1001 / 1358   1449 / 1667   2879 / 4098
-Pillow PNG level 1, zero                112 /  95     1110 / 1437    301 / 524    3366 / 4432
-OpenCV PNG level 1 RLE, zero (default)   72 /  73     1010 / 1360    294 / 393    2975 / 4150
-OpenCV PNG level 1 Sub filter, zero      49 /  49     1164 / 1483    168 / 312    3726 / 4793
-WebP lossless m0 effort 0 (default)      37 /  35      738 / 1175    169 / 220    2191 / 3728
-WebP lossless m0 effort 100             120 /  85      715 / 1036   2361 / 1318   2064 / 3014
-WebP lossless m1 effort 0               216 / 233      640 /  939   1437 / 1616   1699 / 2500
-WebP lossy q90 m0 (default lossy)        77 / 113      190 /  396    533 / 684     446 / 962
-WebP lossy q90 m2                       199 / 188      161 /  316    965 / 1450    349 / 731
-WebP lossy q80 m0                        71 / 123      150 /  352    433 / 590     349 / 809
-======================================  ============  ============  ============  ============
+==========================================  ============  ============  ============  ============
+encoder                                     1 MP ms       1 MP kB       4 MP ms       4 MP kB
+==========================================  ============  ============  ============  ============
+Pillow PNG level 6 (Pillow's default)       404 / 384     1555 / 1942   1295 / 1307   4386 / 5774
+Pillow PNG level 6, zero                    177 / 152      975 / 1288    735 / 698    2892 / 4077
+OpenCV PNG level 1 RLE, zero (until now)     47 /  48      984 / 1291    189 / 196    2968 / 4127
+ours, level 1, 2 strips                      23 /  25     1091 / 1401     63 /  89    3423 / 4668
+ours, level 2, 1 strip                       32 /  41     1075 / 1388    113 / 153    3341 / 4596
+ours, level 2, 2 strips (default)            20 /  27     1075 / 1389     71 / 100    3341 / 4596
+ours, level 3, 2 strips                      28 /  35     1059 / 1378    106 / 139    3244 / 4537
+==========================================  ============  ============  ============  ============
+
+WebP, from an earlier run of the same script on a loaded machine (load average about 9: compare the
+times with that run's libpng row, OpenCV PNG level 1 RLE, which took 72 / 73 ms and 294 / 393 ms):
+
+==========================================  ============  ============  ============  ============
+WebP lossless m0 effort 0 (default)          37 /  35      738 / 1175    169 / 220    2191 / 3728
+WebP lossless m1 effort 0                   216 / 233      640 /  939   1437 / 1616   1699 / 2500
+WebP lossy q90 m0 (default lossy)            77 / 113      190 /  396    533 / 684     446 / 962
+WebP lossy q80 m0                            71 / 123      150 /  352    433 / 590     349 / 809
+==========================================  ============  ============  ============  ============
 """
 from __future__ import annotations
 
@@ -39,10 +44,11 @@ import numpy as np
 from PIL import Image
 
 from bgremover.errors import ImageTooLarge
+from bgremover.imaging.png import encode_png
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}
 JPEG_QUALITY = 90  # Pillow/libjpeg-turbo, 4:2:0: about a tenth of a PNG's bytes for a photo
-PNG_LEVEL = 1  # zlib level; with the RLE strategy higher levels buy little (see the table above)
+PNG_LEVEL = 2  # zlib level: 1-4 % smaller than level 1 for 5-10 % more time (see the table above)
 WEBP_MAX_SIDE = 16383  # a limit of the WebP format itself
 WEBP_LOSSLESS_METHOD, WEBP_LOSSLESS_EFFORT = 0, 0
 WEBP_LOSSY_METHOD = 0
@@ -68,7 +74,8 @@ def encode_image(pixels: np.ndarray, fmt: str = "png", *, lossless: bool = True,
     """
     if fmt not in CONTENT_TYPES:
         raise ValueError(f"unsupported output format {fmt!r}; use png, webp or jpg")
-    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (3, 4)):
+    if (pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] not in (3, 4))
+            or 0 in pixels.shape):
         raise ValueError(f"expected H x W, H x W x 3 or H x W x 4 uint8 pixels, got {pixels.dtype} {pixels.shape}")
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be 1-100, not {quality}")
@@ -77,23 +84,10 @@ def encode_image(pixels: np.ndarray, fmt: str = "png", *, lossless: bool = True,
     if pixels.ndim == 3 and pixels.shape[2] == 4 and drop_hidden:
         pixels = drop_hidden_colour(pixels)
     if fmt == "png":
-        return _encode_png(pixels, png_level)
+        return encode_png(pixels, png_level)
     if fmt == "jpg":
         return encode_jpeg(pixels)
     return _encode_webp(pixels, lossless, quality)
-
-
-def _encode_png(pixels: np.ndarray, level: int) -> bytes:
-    import cv2
-
-    if pixels.ndim == 3:
-        code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
-        pixels = cv2.cvtColor(pixels, code)
-    params = [cv2.IMWRITE_PNG_COMPRESSION, level, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(pixels), params)
-    if not ok:  # libpng refuses only on impossible input, which the checks above exclude
-        raise RuntimeError(f"PNG encoding failed for pixels {pixels.shape}")
-    return buf.tobytes()
 
 
 def encode_jpeg(pixels: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:

@@ -48,7 +48,7 @@ class FetchStage:
             run_fetch(ctx, turn.claim, self.enqueue_model)
 
     def consumer(self, threads: int) -> ThreadConsumer:
-        return ThreadConsumer(self.huey, workers=threads, worker_type="thread", periodic=False, initial_delay=0.05,
+        return ThreadConsumer(self.huey, workers=threads, worker_type="thread", periodic=False, initial_delay=0.01,
                              backoff=1.2, max_delay=0.5, scheduler_interval=1)
 
 
