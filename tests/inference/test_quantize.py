@@ -101,13 +101,23 @@ def test_the_manifest_records_what_was_built_so_another_machine_can_build_the_sa
     assert derived.status(INT8, CATALOG, built, VerifiedFiles(built)) == "fetched"
 
 
-def test_two_builds_give_the_same_bytes(built, tmp_path):
+@pytest.mark.parametrize("rounds", [0, 2], ids=["plain", "bias-corrected"])
+def test_two_builds_give_the_same_bytes(built, tmp_path, rounds):
     # one calibration photo keeps the test short; the full build is the same code with five
     source, photos = built / "u2netp.onnx", calibration_photos()[-1:]
     spec = CATALOG.model("u2netp")
-    quantize_model(source, tmp_path / "a.onnx", spec, INT8.quantize, photos)
-    quantize_model(source, tmp_path / "b.onnx", spec, INT8.quantize, photos)
+    recipe = dataclasses.replace(INT8.quantize, bias_correction_rounds=rounds)
+    quantize_model(source, tmp_path / "a.onnx", spec, recipe, photos)
+    quantize_model(source, tmp_path / "b.onnx", spec, recipe, photos)
     assert sha256_file(tmp_path / "a.onnx") == sha256_file(tmp_path / "b.onnx")
+    if rounds:  # and the correction changed the model: the biases differ from a plain build's
+        quantize_model(source, tmp_path / "plain.onnx", spec, INT8.quantize, photos)
+        assert sha256_file(tmp_path / "a.onnx") != sha256_file(tmp_path / "plain.onnx")
+
+
+def test_the_defaults_int8_copy_is_bias_corrected():
+    recipe = CATALOG.model("u2net-int8").quantize
+    assert recipe.bias_correction_rounds == 3 and recipe.bias_correction_damping == 0.5
 
 
 def with_recipe(**changes) -> Catalog:

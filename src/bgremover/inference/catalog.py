@@ -37,6 +37,8 @@ class QuantRecipe:
     keep_fp32: tuple[str, ...] = ()  # glob patterns over weight names: the nodes using them stay fp32
     keep_first_conv: bool = False  # the convolution that reads the photo stays fp32
     augment: bool = False  # also calibrate on crops, a rotation and tone changes of each photo (quantize._views)
+    bias_correction_rounds: int = 0  # rounds of empirical bias correction after quantizing (bias_correction.py)
+    bias_correction_damping: float = 0.5  # the share of each measured mean error a round corrects
 
 
 @dataclass(frozen=True)

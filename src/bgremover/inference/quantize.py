@@ -6,13 +6,15 @@ instructions. The activation ranges are calibrated on ``assets/calibration`` (pu
 photos, see its README) and the package's own ``sample.jpg``, each also mirrored, preprocessed exactly
 as at inference, never on evaluation photos. A recipe (``[models.X.quantize]`` in ``catalog.toml``,
 :class:`~bgremover.inference.catalog.QuantRecipe`) names the calibration method and the layers that
-stay fp32 where int8 costs quality. Deterministic: the same inputs, recipe and onnxruntime version
+stay fp32 where int8 costs quality, and how many rounds of bias correction follow (``bias_correction.py``).
+Deterministic: the same inputs, recipe and onnxruntime version
 give the same bytes (tests/inference/test_quantize.py builds twice and compares the sha256).
 """
 from __future__ import annotations
 
 import fnmatch
 import logging
+import tempfile
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from bgremover.imaging.decode import decode_image
+from bgremover.inference.bias_correction import bias_corrected
 from bgremover.inference.catalog import ModelSpec, QuantRecipe
 from bgremover.inference.session import preprocess
 
@@ -101,7 +104,8 @@ class _Batches:
 
 def quantize_model(source: Path, dest: Path, spec: ModelSpec, recipe: QuantRecipe,
                    photos: list[Path] | None = None) -> None:
-    """Write the int8 (QDQ) copy of ``source`` to ``dest`` (onnxruntime calibrates in a temporary directory)."""
+    """Write the int8 (QDQ) copy of ``source`` to ``dest``; the activation ranges are calibrated once (kept in a
+    temporary directory) and reused by every round of the recipe's bias correction (bias_correction.py)."""
     import onnx
     from onnx import version_converter
     from onnxruntime.quantization import (
@@ -123,16 +127,32 @@ def quantize_model(source: Path, dest: Path, spec: ModelSpec, recipe: QuantRecip
     extra: dict[str, Any] = {"ActivationSymmetric": recipe.symmetric_activations, "WeightSymmetric": True}
     if recipe.method == "percentile":
         extra["CalibPercentile"] = recipe.percentile
+    reader = _Batches(spec.input_name, batches)
+
+    def quantize(fp32: Any) -> Any:
+        """Write the int8 copy of ``fp32`` to ``dest`` and return it; ranges are calibrated on the first call."""
+        fresh = onnx.ModelProto()
+        fresh.CopyFrom(fp32)  # quantize_static moves the weights of the proto it is given to a temporary file
+        quantize_static(
+            fresh, str(dest), reader, quant_format=QuantFormat.QDQ,
+            per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
+            activation_type=QuantType.QInt8 if recipe.symmetric_activations else QuantType.QUInt8,
+            weight_type=QuantType.QInt8, nodes_to_exclude=exclude, calibrate_method=method, extra_options=extra,
+            calibration_cache_path=str(ranges))
+        return onnx.load(str(dest))
+
     root = logging.getLogger()
     root.addFilter(_no_preprocess_hint)
     try:
-        quantize_static(
-            model, str(dest), _Batches(spec.input_name, batches), quant_format=QuantFormat.QDQ,
-            per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
-            activation_type=QuantType.QInt8 if recipe.symmetric_activations else QuantType.QUInt8,
-            weight_type=QuantType.QInt8, nodes_to_exclude=exclude, calibrate_method=method, extra_options=extra)
+        with tempfile.TemporaryDirectory(prefix="bgremover-quantize-") as tmp:
+            ranges = Path(tmp) / "ranges.json"
+            if recipe.bias_correction_rounds:
+                bias_corrected(model, quantize, exclude=exclude, input_name=spec.input_name, batches=batches,
+                               rounds=recipe.bias_correction_rounds, damping=recipe.bias_correction_damping)
+            else:
+                quantize(model)
     finally:
         root.removeFilter(_no_preprocess_hint)
-    log.info("int8 copy of %s written to %s (%d nodes kept fp32, %s calibration on %d inputs)",
-             source.name, dest, len(exclude), recipe.method, len(batches))
+    log.info("int8 copy of %s written to %s (%d nodes kept fp32, %s calibration on %d inputs, %d rounds of bias "
+             "correction)", source.name, dest, len(exclude), recipe.method, len(batches), recipe.bias_correction_rounds)
 
