@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,12 @@ def u2netp_wheel() -> Path:
             return p
     require(False, "the u2netp wheel is not cached (run: bgremover models fetch u2netp)")
     raise AssertionError
+
+
+@pytest.fixture
+def fresh_rate_window() -> None:
+    """Rate limits count per fixed minute: a test that counts requests up to a limit starts early in a minute,
+    so that the window cannot roll over (and reset the count) between its requests."""
+    left = 60 - time.time() % 60
+    if left < 12:
+        time.sleep(left + 0.2)

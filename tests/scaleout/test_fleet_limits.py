@@ -1,7 +1,6 @@
 """Rate limits and idempotency keys hold across API processes: counters in Redis, idempotency in PostgreSQL."""
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -23,17 +22,9 @@ def two_apis(make_cluster):
     return fleet
 
 
-def _start_of_a_fresh_minute_if_near_its_end(margin: float = 12.0) -> None:
-    """The limit is per fixed minute: don't let the window roll over in the middle of the test."""
-    left = 60 - time.time() % 60
-    if left < margin:
-        time.sleep(left + 0.2)
-
-
-def test_requests_per_minute_are_counted_over_both_apis(two_apis, redis_ns):
+def test_requests_per_minute_are_counted_over_both_apis(two_apis, redis_ns, fresh_rate_window):
     api1, api2 = two_apis.apis
     acc = api1.new_account(1)
-    _start_of_a_fresh_minute_if_near_its_end()
     with api1.client(acc) as c1, api2.client(acc) as c2:
         remaining = []
         for i in range(10):

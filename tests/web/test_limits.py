@@ -23,7 +23,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
     svc.stop()
 
 
-def test_submissions_per_minute_per_key_and_the_429_says_which_limit(limited):
+def test_submissions_per_minute_per_key_and_the_429_says_which_limit(limited, fresh_rate_window):
     acc = limited.new_account(1)
     with limited.client(acc) as c:
         for _ in range(10):
@@ -43,7 +43,7 @@ def test_submissions_per_minute_per_key_and_the_429_says_which_limit(limited):
         assert c.post(ENDPOINT, json={}).status_code == 400, "limits are per key"
 
 
-def test_polling_does_not_spend_the_submission_budget(limited):
+def test_polling_does_not_spend_the_submission_budget(limited, fresh_rate_window):
     acc = limited.new_account(1)
     with limited.client(acc) as c:
         for i in range(30):

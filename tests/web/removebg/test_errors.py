@@ -62,7 +62,7 @@ def test_a_background_url_the_ssrf_policy_refuses_is_a_400_and_free(api_only):
     assert balance(api_only, acc)["credits"] == 5
 
 
-def test_too_many_requests_is_429_with_retry_after(api_only):
+def test_too_many_requests_is_429_with_retry_after(api_only, fresh_rate_window):
     acc = api_only.new_account(5)
     answers = [httpx.get(api_only.base_url + "/v1.0/account", headers={"X-Api-Key": acc.key}) for _ in range(6)]
     assert [r.status_code for r in answers[:4]] == [200] * 4
