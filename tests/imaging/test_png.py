@@ -82,3 +82,25 @@ def test_bytes_are_deterministic_and_the_level_counts() -> None:
     px[200:600, 200:600] = noisy(400, 400, 4)
     assert encode_png(px, level=2, strips=2) == encode_png(px, level=2, strips=2)
     assert len(encode_png(px, level=0, strips=2)) > len(encode_png(px, level=6, strips=2))
+
+
+def _encode_in_child(queue) -> None:  # type: ignore[no-untyped-def]
+    px = noisy(600, 600, 4)
+    queue.put(np.array_equal(read_libpng(encode_png(px, strips=2)), px))
+
+
+def test_a_forked_process_encodes_with_a_pool_of_its_own() -> None:
+    """A worker process forked after its parent encoded must not wait on the parent's pool threads, which it lacks."""
+    import multiprocessing
+
+    encode_png(noisy(600, 600, 4), strips=2)  # the parent's pool now has threads
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_encode_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=30)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive, "the forked process hung on its parent's thread pool"
+    assert queue.get(timeout=5) is True

@@ -55,6 +55,16 @@ def test_a_derived_model_of_an_unknown_model_is_a_catalog_error(tmp_path):
         load_catalog(custom)
 
 
+@pytest.mark.parametrize("line,match", [("bias_correction_rounds = -1", "bias_correction_rounds"),
+                                        ("bias_correction_damping = 0.0", "bias_correction_damping"),
+                                        ("no_such_option = true", "no_such_option")])
+def test_a_bad_quantize_table_is_a_catalog_error(tmp_path, line, match):
+    custom = tmp_path / "custom.toml"
+    custom.write_text(f'[models.mine-int8]\nderived_from = "u2netp"\n[models.mine-int8.quantize]\n{line}\n')
+    with pytest.raises(UnknownModel, match=f"bad quantize table.*{match}"):
+        load_catalog(custom)
+
+
 def test_presets_name_known_models_and_one_default(catalog):
     assert catalog.presets, "the API needs at least one public model name"
     for p in catalog.presets.values():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,7 +22,8 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOUR_TYPE = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type: grey, RGB, RGBA
 UP = 2  # PNG filter type: each byte minus the byte above it
 MIN_STRIP_BYTES = 1 << 18  # smaller strips cost more in thread hand-offs than they save
-_POOL: ThreadPoolExecutor | None = None
+_POOL: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): a forked worker process makes its own
+_POOL_LOCK = threading.Lock()
 
 
 def default_strips() -> int:
@@ -30,10 +32,12 @@ def default_strips() -> int:
 
 
 def _pool() -> ThreadPoolExecutor:
+    """This process's pool: a child forked after its parent encoded would inherit a pool whose threads are gone."""
     global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="png")
-    return _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=4, thread_name_prefix="png"))
+        return _POOL[1]
 
 
 def _chunk(tag: bytes, data: bytes) -> bytes:

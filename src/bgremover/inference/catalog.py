@@ -40,6 +40,12 @@ class QuantRecipe:
     bias_correction_rounds: int = 0  # rounds of empirical bias correction after quantizing (bias_correction.py)
     bias_correction_damping: float = 0.5  # the share of each measured mean error a round corrects
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.bias_correction_rounds, int) or self.bias_correction_rounds < 0:
+            raise ValueError(f"bias_correction_rounds must be a whole number >= 0, not {self.bias_correction_rounds!r}")
+        if not 0 < self.bias_correction_damping <= 1:
+            raise ValueError(f"bias_correction_damping must be in (0, 1], not {self.bias_correction_damping!r}")
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -118,7 +124,7 @@ def _derived_from(model_id: str, d: dict[str, Any], source: ModelSpec) -> ModelS
     q: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.get("quantize", {}).items()}
     try:
         recipe = QuantRecipe(**q)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise UnknownModel(f"model {model_id!r}: bad quantize table: {exc}") from None
     return replace(source, id=model_id, file=d.get("file", f"{model_id}.onnx"), sha256="", bytes=0, path=None,
                    description=d.get("description", f"int8 copy of {source.id}"), derived_from=source.id,

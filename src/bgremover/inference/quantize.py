@@ -128,24 +128,25 @@ def quantize_model(source: Path, dest: Path, spec: ModelSpec, recipe: QuantRecip
     if recipe.method == "percentile":
         extra["CalibPercentile"] = recipe.percentile
     reader = _Batches(spec.input_name, batches)
-
-    def quantize(fp32: Any) -> Any:
-        """Write the int8 copy of ``fp32`` to ``dest`` and return it; ranges are calibrated on the first call."""
-        fresh = onnx.ModelProto()
-        fresh.CopyFrom(fp32)  # quantize_static moves the weights of the proto it is given to a temporary file
-        quantize_static(
-            fresh, str(dest), reader, quant_format=QuantFormat.QDQ,
-            per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
-            activation_type=QuantType.QInt8 if recipe.symmetric_activations else QuantType.QUInt8,
-            weight_type=QuantType.QInt8, nodes_to_exclude=exclude, calibrate_method=method, extra_options=extra,
-            calibration_cache_path=str(ranges))
-        return onnx.load(str(dest))
-
     root = logging.getLogger()
     root.addFilter(_no_preprocess_hint)
     try:
         with tempfile.TemporaryDirectory(prefix="bgremover-quantize-") as tmp:
             ranges = Path(tmp) / "ranges.json"
+
+            def quantize(fp32: Any) -> Any:
+                """Write the int8 copy of ``fp32`` to ``dest`` and return it; ranges are calibrated on the first
+                call and read from ``ranges`` after that."""
+                fresh = onnx.ModelProto()
+                fresh.CopyFrom(fp32)  # quantize_static moves the weights of the proto it is given to a temporary file
+                quantize_static(
+                    fresh, str(dest), reader, quant_format=QuantFormat.QDQ,
+                    per_channel=recipe.per_channel, reduce_range=recipe.reduce_range,
+                    activation_type=QuantType.QInt8 if recipe.symmetric_activations else QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, nodes_to_exclude=exclude, calibrate_method=method,
+                    extra_options=extra, calibration_cache_path=str(ranges))
+                return onnx.load(str(dest))
+
             if recipe.bias_correction_rounds:
                 bias_corrected(model, quantize, exclude=exclude, input_name=spec.input_name, batches=batches,
                                rounds=recipe.bias_correction_rounds, damping=recipe.bias_correction_damping)

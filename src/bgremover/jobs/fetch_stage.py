@@ -16,7 +16,7 @@ from typing import Any
 from huey.consumer import Consumer
 
 from bgremover.config import Settings
-from bgremover.jobs.queue import HueyTaskQueue, make_huey
+from bgremover.jobs.queue import IDLE_POLL, HueyTaskQueue, make_huey
 from bgremover.service import fetch_stage
 from bgremover.service.fetch_run import run_fetch
 from bgremover.service.processing import WorkerContext
@@ -48,8 +48,8 @@ class FetchStage:
             run_fetch(ctx, turn.claim, self.enqueue_model)
 
     def consumer(self, threads: int) -> ThreadConsumer:
-        return ThreadConsumer(self.huey, workers=threads, worker_type="thread", periodic=False, initial_delay=0.01,
-                             backoff=1.2, max_delay=0.5, scheduler_interval=1)
+        return ThreadConsumer(self.huey, workers=threads, worker_type="thread", periodic=False, **IDLE_POLL,
+                              scheduler_interval=1)
 
 
 class ThreadConsumer(Consumer):

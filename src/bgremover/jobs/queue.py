@@ -64,14 +64,18 @@ class WorkerConsumer(Consumer):
         super().stop(graceful)
 
 
+# How an idle consumer (model worker or fetch stage) polls the queue: 10 ms after its last task, then 1.2x later
+# each time, up to every 0.5 s. Clients sending one photo after another find it still looking often, where a
+# 50 ms first pause added about that much to each answer (README, "Speed and memory", the HTTP service).
+IDLE_POLL: dict[str, float] = {"initial_delay": 0.01, "backoff": 1.2, "max_delay": 0.5}
+
+
 def make_consumer(huey: Huey, *, workers: int) -> WorkerConsumer:
     """A consumer whose SIGTERM is graceful (finish the current task, take no new one), as systemd expects.
 
     Periodic work (reaper, result expiry) runs in ``jobs/worker.py`` at a sub-minute interval instead of
-    Huey's minute-granular scheduler, so short leases are noticed quickly. An idle worker looks at the queue
-    10 ms after its last task, then 1.2x later each time up to every 0.5 s: clients sending one photo after
-    another find it still looking often, where a 50 ms first pause added about that much to each answer.
+    Huey's minute-granular scheduler, so short leases are noticed quickly. Idle, it polls as ``IDLE_POLL`` says.
     """
     return WorkerConsumer(huey, workers=workers, worker_type="process" if workers > 1 else "thread", periodic=False,
-                    initial_delay=0.01, backoff=1.2, max_delay=0.5, graceful_signal="TERM",
+                    **IDLE_POLL, graceful_signal="TERM",
                     check_worker_health=True, health_check_interval=5)
