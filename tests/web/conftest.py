@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require
+from db_fixtures import db  # noqa: F401  (a pytest fixture: test_task_watch.py runs on both databases)
 from web.images import ImageServer, bomb_bytes, photo_bytes
 from web.service_process import ServiceProcess, embedded_env
 

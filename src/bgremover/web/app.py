@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from bgremover import __version__
 from bgremover.config import Settings, load_settings
+from bgremover.service.completions import finished_among
 from bgremover.service.coverage import configured_health
 from bgremover.service.models import ModelCatalog
 from bgremover.service.provider_stats import provider_activity, provider_margins
@@ -32,6 +33,7 @@ from bgremover.web.openapi_errors import document_errors
 from bgremover.web.removebg import router as removebg_router
 from bgremover.web.routes import billing, health, models, remove_bg, tasks
 from bgremover.web.state import AppState
+from bgremover.web.task_watch import TaskWatch
 
 DESCRIPTION = ("Background removal as a service. Submit an image, poll the task, download a PNG/WebP with alpha. "
                "Errors always answer `{\"error\": {\"code\", \"message\"}}`; codes are listed in docs/errors.md.")
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None, *, queue: TaskQueue | None = No
     state = AppState(settings=settings, db=db, blobs=make_result_store(settings, db),
                      queue=queue, secret=load_secret_key(settings),
                      models=catalog, rate_counter=make_rate_counter(db, settings), metrics=metrics,
+                     watch=TaskWatch(partial(finished_among, db), db.commit_probe()),
                      providers=providers)
 
     @asynccontextmanager

@@ -7,10 +7,8 @@ finish, because remove.bg answers synchronously.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response, Security
@@ -89,18 +87,12 @@ def _background(data: bytes | None, url: str | None, state: AppState, max_megapi
 
 async def _wait(state: AppState, task: TaskRecord, account_id: int) -> TaskRecord:
     """The task once final, or as it stands when the wait runs out (then canceled and refunded if still queued)."""
-    deadline = time.monotonic() + state.settings.removebg_wait_s
-    status = task.status
-    while status not in FINAL:
-        if time.monotonic() >= deadline:
-            if status == QUEUED:  # never started: the client is told to retry
-                try:
-                    await run_in_threadpool(cancel_task, state.db, state.blobs, task_id=task.id, account_id=account_id)
-                except TaskNotCancelable:
-                    pass
-            break
-        await asyncio.sleep(0.1)
-        status = await run_in_threadpool(task_status, state.db, task.id)
+    if task.status not in FINAL and not await state.watch.until_final(task.id, state.settings.removebg_wait_s):
+        if await run_in_threadpool(task_status, state.db, task.id) == QUEUED:  # never started: the client retries
+            try:
+                await run_in_threadpool(cancel_task, state.db, state.blobs, task_id=task.id, account_id=account_id)
+            except TaskNotCancelable:
+                pass
     return await run_in_threadpool(get_task, state.db, task.id)
 
 

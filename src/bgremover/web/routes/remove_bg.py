@@ -1,9 +1,7 @@
 """POST /api/v1/images/tools/remove-bg: parse the request, submit it (``service/submission.py``), answer."""
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -25,9 +23,6 @@ router = APIRouter(tags=["remove-bg"])
 log = logging.getLogger(__name__)
 
 FORM_FIELDS = set(RemoveBgRequest.model_fields) - {"image"}
-# A held request (``wait``) looks at its task after 20 ms, then 1.5x later each time, at most every 100 ms:
-# a cut-out finishes in a fraction of a second, and a flat 100 ms added 50 ms to the median answer.
-WAIT_POLL_FIRST_S, WAIT_POLL_MAX_S = 0.02, 0.1
 # Starlette spools a multipart upload over 1 MiB to a temporary file: a full disk there is a 507, as it is where
 # the service stores the image for the worker (service/submission.py), never a 500.
 REQUEST_BODY: dict[str, Any] = {"content": {
@@ -116,11 +111,8 @@ async def answer_submission(request: Request, response: Response, state: AppStat
         # ties the request id (access log) to the task id (worker logs) in one line
         log.info("task %s submitted (%s)", task.id, task.model,
                  extra={"request_id": getattr(request.state, "request_id", None), "task_id": task.id})
-    deadline = time.monotonic() + wait
-    pause = WAIT_POLL_FIRST_S
-    while not task.final and time.monotonic() < deadline:
-        await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        pause = min(pause * 1.5, WAIT_POLL_MAX_S)
+    if not task.final and wait > 0:
+        await state.watch.until_final(task.id, wait)
         task = await run_in_threadpool(get_task, state.db, task.id)
     headers = {k: v for k, v in response.headers.items() if k.lower().startswith("x-ratelimit")}
     headers["Location"] = f"/api/v1/tasks/{task.id}"

@@ -1,0 +1,31 @@
+"""Database.commit_probe: on SQLite a number that moves with every commit of another connection, and stays put
+otherwise; where no such probe exists it says so (None), and callers query instead."""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from bgremover.store.database import Database
+
+
+def test_the_probe_moves_with_each_commit_and_only_then(db):
+    probe = db.commit_probe()
+    if db.dialect != "sqlite":
+        assert probe is None
+        return
+    assert probe is not None
+    before = probe()
+    assert probe() == before  # nothing committed: the same number
+    with db.read() as conn:
+        conn.execute(text("SELECT count(*) FROM tasks"))
+    assert probe() == before  # a read is not a commit
+    with db.write() as conn:
+        conn.execute(text("CREATE TABLE probe_check (x INTEGER)"))
+        conn.execute(text("INSERT INTO probe_check VALUES (1)"))
+    after = probe()
+    assert after != before
+    assert probe() == after
+
+
+def test_an_in_memory_database_has_no_probe():
+    assert Database.from_url("sqlite://").commit_probe() is None
+    assert Database.from_url("sqlite:///:memory:").commit_probe() is None
