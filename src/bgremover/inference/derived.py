@@ -62,7 +62,9 @@ def build_inputs(spec: ModelSpec, catalog: Catalog) -> dict[str, Any]:
         raise ModelError(f"model {spec.id} is not derived from another model")
     source = catalog.model(spec.derived_from)
     return {"source": {"id": source.id, "sha256": source.sha256},
-            "recipe": {"precision": "int8", **dataclasses.asdict(spec.quantize)},
+            # int8_kernels: the bias correction measured exact int8 arithmetic (a build before that, on a CPU
+            # without VNNI, corrected towards saturating kernels)
+            "recipe": {"precision": "int8", "int8_kernels": "exact", **dataclasses.asdict(spec.quantize)},
             "calibration": [{"name": name, "sha256": digest} for name, digest in _calibration_record()]}
 
 

@@ -17,28 +17,29 @@ from pathlib import Path
 from typing import Any
 
 from bgremover.inference.checksums import VerifiedFiles, sha256_file
+from bgremover.inference.int8_kernels import cpu_flags
 
 log = logging.getLogger(__name__)
 
 OPTIMIZED_DIR = ".optimized"
 
 
+# Part of the saved graph's name: graphs saved before sessions asked for exact int8 kernels (int8_kernels.py)
+# hold the saturating ones on a CPU without VNNI, and must not be reused.
+GRAPH_OPTIONS = "x8"
+
+
 def cpu_fingerprint() -> str:
     """What decides which kernels and layouts ORT picks: architecture and instruction-set flags."""
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((ln for ln in f if ln.startswith(("flags", "Features"))), "")
-    except OSError:
-        pass
-    text = f"{platform.machine()}|{platform.processor()}|{' '.join(sorted(flags.split()))}"
+    text = f"{platform.machine()}|{platform.processor()}|{' '.join(sorted(cpu_flags()))}"
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def optimized_path(cache_dir: Path, model_path: Path, sha256: str) -> Path:
     import onnxruntime as ort
 
-    return cache_dir / f"{model_path.stem}.{sha256[:12]}.ort{ort.__version__}.{cpu_fingerprint()}.onnx"
+    return (cache_dir / f"{model_path.stem}.{sha256[:12]}.ort{ort.__version__}.{cpu_fingerprint()}"
+                        f".{GRAPH_OPTIONS}.onnx")
 
 
 def open_cpu_session(model_path: Path, sha256: str, cache_dir: Path, make_options: Callable[[bool], Any],

@@ -12,6 +12,7 @@ from PIL import Image
 from bgremover.errors import ModelError
 from bgremover.inference.catalog import ModelSpec
 from bgremover.inference.checksums import VerifiedFiles
+from bgremover.inference.int8_kernels import exact_int8, int8_is_fast
 from bgremover.inference.optimized import open_cpu_session
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class OnnxSegmenter:
             opts.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimise
                                              else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
             opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+            exact_int8(opts)  # never the saturating int8 kernels of a CPU without VNNI (int8_kernels.py)
             opts.enable_cpu_mem_arena = spec.input_size < ARENA_MAX_SIDE
             opts.enable_mem_pattern = spec.input_size < ARENA_MAX_SIDE
             return opts
@@ -107,6 +109,9 @@ class OnnxSegmenter:
         self.input_name = spec.input_name or self._session.get_inputs()[0].name
         log.info("model %s loaded from %s: providers %s, %d intra-op threads", spec.id, path,
                  self._session.get_providers(), n_threads)
+        if spec.quantize is not None and not int8_is_fast() and "CPUExecutionProvider" in self.active_providers:
+            log.warning("model %s is int8, and this CPU has no VNNI: it runs exact but about as slow as the fp32 "
+                        "model (README, 'Speed and memory')", spec.id)
         if self.providers[0] != "CPUExecutionProvider" and self._session.get_providers()[0] == "CPUExecutionProvider":
             log.warning("model %s: %s was asked for but the session runs on the CPU", spec.id, self.providers[0])
 
