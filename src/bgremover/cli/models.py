@@ -74,6 +74,7 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
     from bgremover.config import load_settings
     from bgremover.errors import BgRemoverError
     from bgremover.inference.fetch import ModelFetcher
+    from bgremover.inference.int8_kernels import int8_is_fast
     from bgremover.service.models import ModelCatalog
 
     settings = load_settings()
@@ -94,8 +95,11 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
         why += [f"{s.id} needs {_opt_in(s.licence_key)}" for s in specs if not served.licence_accepted(s)]
         presets.append({"name": p.name, "credits": p.credits, "models": list(p.models), "licence": p.licence,
                         "default": p.name == served.default_name, "available": not why, "why_not": why})
+    slow_int8 = None if int8_is_fast() else ("this CPU has no VNNI: int8 models run exact but about as slow as "
+                                             "fp32 here; the fp32 presets are the ones to use")
     if as_json:
-        typer.echo(json.dumps({"model_dir": str(settings.model_dir), "models": rows, "presets": presets}, indent=2))
+        typer.echo(json.dumps({"model_dir": str(settings.model_dir), "models": rows, "presets": presets,
+                               "int8_fast_here": slow_int8 is None}, indent=2))
         return
 
     console = Console(highlight=False)
@@ -109,6 +113,8 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
             avail = "yes" if p["available"] else "no: " + "; ".join(p["why_not"])
             default = " (default)" if p["default"] else ""
             typer.echo(f"{p['name']}{default}\t{p['credits']}\t{','.join(p['models'])}\t{p['licence']}\t{avail}")
+        if slow_int8:
+            typer.echo(f"# note: {slow_int8}")
         return
     colour = {"fetched": "green", "missing": "yellow", "corrupt": "bold red"}
     t = Table(title=f"Models in {settings.model_dir}", title_justify="left")
@@ -129,6 +135,8 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON i
         avail = "[green]yes[/]" if p["available"] else "[yellow]no: " + "; ".join(p["why_not"]) + "[/]"
         p_table.add_row(name, str(p["credits"]), ", ".join(p["models"]), p["licence"], avail)
     console.print(p_table)
+    if slow_int8:
+        console.print(f"note: {slow_int8}", markup=False)
 
 
 def models_fetch(
