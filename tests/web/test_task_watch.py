@@ -119,3 +119,25 @@ def test_with_a_commit_probe_the_query_runs_only_after_a_commit_yet_the_request_
     # about 60 ticks of 10 ms passed; the query ran on the first, on the backstop every FULL_CHECK_S, and after
     # the cancel's commit, not on every tick
     assert 2 <= len(asked.questions) <= 6
+
+
+def test_a_task_that_finished_before_its_request_waits_is_answered_on_the_next_tick(db, tmp_path):
+    probe = db.commit_probe()
+    acc = make_account(db, 5)
+    early, _ = submit(db, tmp_path, acc)
+    other, _ = submit(db, tmp_path, acc)
+    asked = Asked(db)
+    watch = TaskWatch(asked, probe)
+
+    async def late_waiter() -> bool:
+        held = asyncio.create_task(watch.until_final(other.id, 30))  # keeps the poller running
+        await asyncio.sleep(0.05)
+        cancel_task(db, LocalResultStore(tmp_path / "blobs"), task_id=early.id, account_id=acc)
+        await asyncio.sleep(0.05)  # the poller has queried since that commit: the probe sees nothing new now
+        started = len(asked.questions)
+        found = await watch.until_final(early.id, 0.3)  # well under the probe's FULL_CHECK_S backstop
+        held.cancel()
+        await asyncio.gather(held, return_exceptions=True)
+        return found and len(asked.questions) > started
+
+    assert asyncio.run(late_waiter())

@@ -64,6 +64,7 @@ class _LoopWatch:
     async def until_final(self, task_id: str, timeout: float) -> bool:
         event = asyncio.Event()
         self.waiters.setdefault(task_id, set()).add(event)
+        self.seen = None  # the next tick queries: this task may have finished before its request began to wait
         if self.poller is None or self.poller.done():
             self.poller = asyncio.get_running_loop().create_task(self._poll())
         try:
