@@ -2,6 +2,9 @@
 otherwise; where no such probe exists it says so (None), and callers query instead."""
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
 from sqlalchemy import text
 
 from bgremover.store.database import Database
@@ -29,3 +32,16 @@ def test_the_probe_moves_with_each_commit_and_only_then(db):
 def test_an_in_memory_database_has_no_probe():
     assert Database.from_url("sqlite://").commit_probe() is None
     assert Database.from_url("sqlite:///:memory:").commit_probe() is None
+
+
+def test_dispose_closes_the_probes_connection_and_the_probe_still_works_after(tmp_path):
+    db = Database.from_url(f"sqlite:///{tmp_path / 'probe.db'}")
+    probe = db.commit_probe()
+    assert probe is not None and isinstance(probe(), int)
+    opened = db._probe_conn
+    db.dispose()  # what an app's shutdown does: nothing of the probe's is left open
+    assert db._probe_conn is None and opened is not None
+    with pytest.raises(sqlite3.ProgrammingError):
+        opened.execute("SELECT 1")
+    assert isinstance(probe(), int)  # an app started again on the same handle probes again
+    db.dispose()

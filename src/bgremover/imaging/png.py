@@ -5,7 +5,7 @@ OpenCV's libpng), and most of that was libpng trying five filters on every row. 
 the Up filter (one numpy subtraction; a cut-out's rows repeat their neighbours, above all in the zeroed
 background), and zlib compresses the strips side by side: CPython's zlib releases the GIL, and each
 strip but the last ends on a sync flush, so the pieces join into one valid deflate stream. Files come
-out 1-7 % larger than libpng's, three times as fast (``tools/bench_encode.py``; table in ``encode.py``).
+out 8-13 % larger than libpng's, 2-2.7 times as fast (``tools/bench_encode.py``; table in ``encode.py``).
 OpenCV, Pillow and imagecodecs (libpng, spng) all write a PNG on one core, hence this module.
 """
 from __future__ import annotations

@@ -15,6 +15,7 @@ from bgremover.store.space import disk_full_as_storage_full
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._probe_conn: sqlite3.Connection | None = None  # commit_probe's: opened on use, closed by dispose()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -48,10 +49,12 @@ class Database:
         path = self.engine.url.database
         if self.dialect != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
             return None
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
 
         def probe() -> int:
-            return int(conn.execute("PRAGMA data_version").fetchone()[0])
+            if self._probe_conn is None:  # first use, or after dispose(): an engine is usable after it too
+                # a short busy timeout: the probe runs on the event loop and must not wait there
+                self._probe_conn = sqlite3.connect(path, timeout=0.1, check_same_thread=False, isolation_level=None)
+            return int(self._probe_conn.execute("PRAGMA data_version").fetchone()[0])
 
         return probe
 
@@ -60,4 +63,7 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        if self._probe_conn is not None:
+            self._probe_conn.close()
+            self._probe_conn = None
         self.engine.dispose()
