@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bgremover.inference.int8_kernels import exact_int8
+from bgremover.inference.int8_kernels import exact_int8, session_kwargs
 
 MEASURE_THREADS = 2  # fixed, not the machine's core count: the sums, and so the bytes, must not depend on it
 
@@ -48,7 +48,7 @@ def conv_means(model: Any, convs: set[str], input_name: str, batches: list[np.nd
     opts.inter_op_num_threads = 1
     exact_int8(opts)  # the int8 means are those of exact arithmetic, whatever this CPU (int8_kernels.py)
     session = ort.InferenceSession(_with_mean_outputs(model, convs).SerializeToString(), opts,
-                                   providers=["CPUExecutionProvider"])
+                                   providers=["CPUExecutionProvider"], **session_kwargs())
     outputs = {n.output[0] + ".mean": n.name for n in model.graph.node if n.op_type == "Conv" and n.name in convs}
     names = list(outputs)
     sums: list[np.ndarray] = [np.zeros(0)] * len(names)

@@ -63,8 +63,10 @@ def build_inputs(spec: ModelSpec, catalog: Catalog) -> dict[str, Any]:
     source = catalog.model(spec.derived_from)
     return {"source": {"id": source.id, "sha256": source.sha256},
             # int8_kernels: the bias correction measured exact int8 arithmetic (a build before that, on a CPU
-            # without VNNI, corrected towards saturating kernels)
-            "recipe": {"precision": "int8", "int8_kernels": "exact", **dataclasses.asdict(spec.quantize)},
+            # without VNNI, corrected towards saturating kernels); fp32_layers: it measured the keep_fp32 layers in
+            # fp32 (before that, onnxruntime had quantized them per tensor: int8_kernels.py)
+            "recipe": {"precision": "int8", "int8_kernels": "exact", "fp32_layers": "kept",
+                       **dataclasses.asdict(spec.quantize)},
             "calibration": [{"name": name, "sha256": digest} for name, digest in _calibration_record()]}
 
 

@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from bgremover.inference.checksums import VerifiedFiles, sha256_file
-from bgremover.inference.int8_kernels import cpu_flags
+from bgremover.inference.int8_kernels import cpu_flags, session_kwargs
 
 log = logging.getLogger(__name__)
 
 OPTIMIZED_DIR = ".optimized"
 
 
-# Part of the saved graph's name: graphs saved before sessions asked for exact int8 kernels (int8_kernels.py)
-# hold the saturating ones on a CPU without VNNI, and must not be reused.
-GRAPH_OPTIONS = "x8"
+# Part of the saved graph's name: graphs saved before sessions asked for exact int8 kernels ("x8") hold the
+# saturating ones on a CPU without VNNI, and graphs saved before the fp32 layers were kept fp32 ("f") hold them in
+# int8 (int8_kernels.py): neither may be reused.
+GRAPH_OPTIONS = "x8f"
 
 
 def cpu_fingerprint() -> str:
@@ -58,7 +59,8 @@ def open_cpu_session(model_path: Path, sha256: str, cache_dir: Path, make_option
         cached.unlink(missing_ok=True)
     if cached.is_file():
         try:
-            return ort.InferenceSession(str(cached), sess_options=make_options(False), providers=providers)
+            return ort.InferenceSession(str(cached), sess_options=make_options(False), providers=providers,
+                                        **session_kwargs())
         except Exception as exc:  # stale or damaged: make it again
             log.warning("saved optimised graph %s does not load (%s); rebuilding it", cached, exc)
             cached.unlink(missing_ok=True)
@@ -68,7 +70,7 @@ def open_cpu_session(model_path: Path, sha256: str, cache_dir: Path, make_option
         opts = make_options(True)
         opts.optimized_model_filepath = str(tmp)
         opts.log_severity_level = 3  # ORT warns that the saved graph is CPU-specific: that is why it is keyed so
-        session = ort.InferenceSession(str(model_path), sess_options=opts, providers=providers)
+        session = ort.InferenceSession(str(model_path), sess_options=opts, providers=providers, **session_kwargs())
         os.replace(tmp, cached)
         if verified is not None:
             verified.remember(cached, sha256_file(cached))
@@ -77,4 +79,5 @@ def open_cpu_session(model_path: Path, sha256: str, cache_dir: Path, make_option
     except OSError as exc:  # read-only model dir: optimise at every load, as without the cache
         log.info("cannot save the optimised graph in %s (%s)", cache_dir, exc)
         tmp.unlink(missing_ok=True)
-        return ort.InferenceSession(str(model_path), sess_options=make_options(True), providers=providers)
+        return ort.InferenceSession(str(model_path), sess_options=make_options(True), providers=providers,
+                                    **session_kwargs())

@@ -12,7 +12,7 @@ from PIL import Image
 from bgremover.errors import ModelError
 from bgremover.inference.catalog import ModelSpec
 from bgremover.inference.checksums import VerifiedFiles
-from bgremover.inference.int8_kernels import exact_int8, int8_is_fast
+from bgremover.inference.int8_kernels import exact_int8, int8_is_fast, session_kwargs
 from bgremover.inference.optimized import open_cpu_session
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class OnnxSegmenter:
                 self._session = open_cpu_session(path, spec.sha256, optimized_dir, make_options, verified)
             else:
                 self._session = ort.InferenceSession(str(path), sess_options=make_options(True),
-                                                     providers=self.providers)
+                                                     providers=self.providers, **session_kwargs())
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelError(f"could not load model {spec.id} from {path}: {exc}") from exc
         self._keep_options = ort.RunOptions()
