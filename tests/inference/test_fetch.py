@@ -70,14 +70,16 @@ def test_accepting_the_licence_lets_the_fetch_go_on_to_the_download(tmp_path):
         fetcher.fetch("isnet-imgly")
 
 
-def test_default_fetch_is_what_the_presets_need_without_opt_in_licences(tmp_path):
+def test_default_fetch_is_what_the_presets_need_without_opt_in_licences_and_only_the_defaults_int8_copy(tmp_path):
     plain = ModelFetcher(CATALOG, tmp_path).default_ids()
     assert {"u2netp", "u2net"} <= set(plain)
     assert all(CATALOG.model(m).licence_key is None for m in plain)
+    derived = {m for m in CATALOG.models if CATALOG.model(m).derived_from}
+    defaults = set(CATALOG.default_preset().models)
+    assert defaults & derived and defaults <= set(plain)  # the default runs an int8 copy: a plain fetch builds it
+    assert derived & set(plain) == defaults & derived  # any other int8 copy is built on request only
     needed = {m for p in CATALOG.presets.values() for m in p.models}
-    built_here = {m for m in needed if CATALOG.model(m).derived_from}  # int8 copies: built on request only
-    assert built_here and not built_here & set(plain)
-    assert set(ModelFetcher(CATALOG, tmp_path, accept_licenses=["agpl-3.0"]).default_ids()) == needed - built_here
+    assert set(ModelFetcher(CATALOG, tmp_path, accept_licenses=["agpl-3.0"]).default_ids()) == needed
 
 
 def test_all_leaves_out_only_the_models_whose_licence_is_not_accepted(tmp_path):

@@ -67,24 +67,25 @@ def test_the_int8_copy_has_int8_weights_and_keeps_the_recipes_layers_in_fp32(bui
     int8_weights = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims) == 4]
     assert len(int8_weights) > 100  # all but the kept convolutions (u2netp has 119)
     kept = fp32_nodes(onnx.load(str(built / "u2netp.onnx")), INT8.quantize)
-    assert len(kept) == 8  # the first conv, six side outputs and the fusion conv
+    assert len(kept) == 9  # the first conv, six side outputs, decoder stage 2d's last conv and the fusion conv
     fp32_convs = [n for n in model.graph.node if n.op_type == "Conv" and n.name in kept]
     float_inits = {t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
-    assert len(fp32_convs) == 8 and all(n.input[1] in float_inits for n in fp32_convs)
+    assert len(fp32_convs) == 9 and all(n.input[1] in float_inits for n in fp32_convs)
 
 
 def test_the_int8_map_is_close_to_fp32_on_the_shipped_sample_photo(built):
-    # Bound: this build differs from fp32 by 0.007 mean absolute value on the sample (0.2 % of mask pixels flip);
-    # 0.02 leaves room for another onnxruntime's kernels and is a quarter of u2netp's own error against ground truth
-    # (MAE 0.077). It shows the quantizer works, not that u2netp-int8 is good: on other photos it is 0.03-0.3 off,
-    # which is why no preset runs it (README, "Models and presets").
+    # Bound: this build differs from fp32 by 0.0002 mean absolute value on the sample (0.03 % of mask pixels flip);
+    # with decoder stage 2d's last convolution in int8 it was 0.009, and with onnxruntime quantizing the recipe's fp32
+    # layers per tensor, worse still (int8_kernels.py). 0.003 leaves room for another onnxruntime's kernels. It shows
+    # the recipe works, not that u2netp-int8 is as good as fp32: on dev-large it is worse on Sm and wF by 0.002, which
+    # is why no preset runs it (README, "Models and presets").
     registry = SegmenterRegistry(CATALOG, built)
     rgb = sample_rgb()
     fp32 = registry.get("u2netp").predict(rgb)
     int8 = registry.get("u2netp-int8").predict(rgb)
     assert int8.shape == fp32.shape == (320, 320)
-    assert float(np.abs(int8 - fp32).mean()) < 0.02
-    assert float(((int8 > 0.5) == (fp32 > 0.5)).mean()) > 0.98  # the cut-out's mask agrees almost everywhere
+    assert float(np.abs(int8 - fp32).mean()) < 0.003
+    assert float(((int8 > 0.5) == (fp32 > 0.5)).mean()) > 0.995  # the cut-out's mask agrees almost everywhere
     assert float(np.abs(int8 - fp32).mean()) > 0  # it really is another model
 
 
@@ -97,7 +98,7 @@ def test_the_manifest_records_what_was_built_so_another_machine_can_build_the_sa
     assert entry["onnxruntime"] == ort.__version__ and entry["onnx"] == onnx.__version__
     assert [c["name"] for c in entry["calibration"]] == [p.name for p in calibration_photos()]
     assert all(c["sha256"] == sha256_file(p) for c, p in zip(entry["calibration"], calibration_photos()))
-    assert entry["recipe"]["precision"] == "int8" and entry["recipe"]["keep_fp32"] == ["side*", "outconv.*"]
+    assert entry["recipe"]["precision"] == "int8" and entry["recipe"]["keep_fp32"] == ["side*", "outconv.*", "2258"]
     assert derived.status(INT8, CATALOG, built, VerifiedFiles(built)) == "fetched"
 
 
@@ -157,10 +158,12 @@ def test_a_preset_runs_the_precision_its_models_name(built):
     from bgremover.config import load_settings
     from bgremover.inference.catalog import Preset
 
-    shipped, fp32 = CATALOG.preset("bg-remover-int8"), CATALOG.preset("bg-remover")
-    assert shipped.models == ("u2net-int8",) and CATALOG.model("u2net-int8").derived_from == "u2net"
-    assert shipped.recipe == fp32.recipe  # the same edges and colours: only the model's precision differs
-    assert CATALOG.default_preset().models == ("u2net",)  # fp32 stays the default until int8 is shown level
+    default, fp32 = CATALOG.default_preset(), CATALOG.preset("bg-remover-fp32")
+    assert default.name == "bg-remover" and default.models == ("u2net-int8",)  # int8, shown level on dev and dev-large
+    assert CATALOG.model("u2net-int8").derived_from == "u2net" and fp32.models == ("u2net",)  # fp32 stays selectable
+    assert default.recipe == fp32.recipe  # the same edges and colours: only the model's precision differs
+    former = CATALOG.preset("bg-remover-int8")  # the int8 preset's name before it became the default
+    assert (former.models, former.recipe) == (default.models, default.recipe)
     fast = CATALOG.preset("bg-remover-fast")
     fast_int8 = Preset(name="fast-int8", credits=1, description="", models=("u2netp-int8",), licence="Apache-2.0",
                        recipe=fast.recipe)

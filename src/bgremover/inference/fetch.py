@@ -88,12 +88,13 @@ class ModelFetcher:
     def default_ids(self) -> list[str]:
         """The models every preset that may be served needs (licences not accepted leave their presets out).
 
-        Presets on int8 copies are left out too: building one takes minutes and GBs of memory, and none is a
-        default (``bgremover models fetch u2net-int8`` builds it on request)."""
+        int8 copies are built for the default preset only: building one takes minutes and GBs of memory
+        (``bgremover models fetch u2netp-int8`` builds another on request)."""
+        default = self.catalog.default_preset().name
         ids: list[str] = []
         for preset in self.catalog.presets_by_credits():
             specs = [self.catalog.model(m) for m in preset.models]
-            if all(self.licence_ok(s) and s.derived_from is None for s in specs):
+            if all(self.licence_ok(s) and (s.derived_from is None or preset.name == default) for s in specs):
                 ids += [s.id for s in specs if s.id not in ids]
         return ids
 

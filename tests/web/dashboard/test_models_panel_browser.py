@@ -103,8 +103,9 @@ def test_the_api_lists_each_models_route_in_order_with_the_last_hours_health(ser
     assert models["bg-remover-fast"]["providers"][0]["health"]["state"] == "healthy"
     assert "polling" in models["bg-remover"]["integration"] and "failover" in models["bg-remover"]["integration"]
     summary = models["bg-remover"]["summary"]
-    assert (summary["quality_better"], summary["quality_measures"], summary["seconds_per_mp"]) == (8, 8, DEFAULT_1MP_S)
-    assert models["bg-remover"]["quality"]["alpha_MSE_e3"] == 122.1  # the raw figures are still there
+    # the int8 default: better than rembg u2net on 6 of the 8 raw numbers, a hair behind on Sm and MSE (within noise)
+    assert (summary["quality_better"], summary["quality_measures"], summary["seconds_per_mp"]) == (6, 8, DEFAULT_1MP_S)
+    assert models["bg-remover"]["quality"]["alpha_MSE_e3"] == 122.4  # the raw figures are still there
 
 
 @pytest.mark.parametrize("viewport", [WIDE, PHONE], ids=["1280", "390"])
@@ -122,8 +123,8 @@ def test_the_decision_panel_reads_in_ten_seconds_and_fits_its_cards(browser, ser
     for fact in (price, quality, speed, coverage):
         expect(fact).to_be_visible()
     assert price.inner_text().split() == ["PRICE", "1", "credit", "per", "image"]
-    assert "Better than rembg u2net on every measure" in quality.inner_text()
-    assert "better on 8 of 8 measures" in quality.inner_text()
+    assert "Better than rembg u2net on most measures" in quality.inner_text()
+    assert "better on 6 of 8 measures" in quality.inner_text()
     assert f"{DEFAULT_1MP_S:.2f} s per 1 MP photo" in speed.inner_text()
     gpu = coverage.locator("li[data-provider='gpu-box']")
     assert " ".join(gpu.inner_text().split()) == "gpu-box degraded · 90 % ok of 10 · p50 1.20 s"
@@ -140,7 +141,7 @@ def test_the_decision_panel_reads_in_ten_seconds_and_fits_its_cards(browser, ser
     expect(mse).to_be_hidden()  # the raw figures are one click away, not in the way
     raw.locator("summary").click()
     expect(mse).to_be_visible()
-    assert "Alpha squared error (MSE ×10⁻³)" in mse.inner_text() and "122.1" in mse.inner_text()
+    assert "Alpha squared error (MSE ×10⁻³)" in mse.inner_text() and "122.4" in mse.inner_text()
     assert cards.evaluate_all(OVERFLOW) == []  # open, it still fits
     shot(page, f"models-{viewport['width']}")
     ctx.close()
