@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         from bgremover.config import load_settings
         from bgremover.jobs.cores import available_cores, plan_cores, worker_env
         from bgremover.jobs.supervisor import WorkerSupervisor
+        from bgremover.service.models import ModelCatalog
         from bgremover.service.secret_key import load_secret_key
         from bgremover.store.migrate import upgrade
         from bgremover.web.app import create_app
@@ -42,6 +43,9 @@ def register(app: typer.Typer) -> None:
         if count:
             log.info("cores: %s", plan.describe(cores))
         log.info("serving on http://%s:%d with %d worker process(es)", bind_host, bind_port, count)
+        default = ModelCatalog(settings).default_problem()  # e.g. its int8 copy not built: say so now, not per request
+        if default is not None:
+            log.warning("the default model cannot run here, so requests for it fail: %s", default.message)
         try:
             # X-Forwarded-For/-Proto count only from BGREMOVER_TRUSTED_PROXIES (uvicorn's own default trusts 127.0.0.1)
             uvicorn.Server(uvicorn.Config(app_, host=bind_host, port=bind_port, access_log=False, log_config=None,

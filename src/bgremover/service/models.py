@@ -95,6 +95,10 @@ class ModelCatalog:
             raise ProviderNotAllowed(f"provider {provider!r} cannot be chosen for model {model} on this endpoint; "
                                      f"providers that can: {offered}")
 
+    def default_problem(self) -> ModelError | None:
+        """Why the default preset cannot run on this endpoint, or None."""
+        return self.problem(self.catalog.default_preset(self.settings.default_model))
+
     def statuses(self) -> list[ModelStatus]:
         """Every public model, cheapest first (the order of ``GET /api/v1/models`` and the /models panel)."""
         default = self.default_name
