@@ -112,3 +112,21 @@ def test_a_custom_preset_over_an_unknown_model_is_refused(tmp_path):
     custom.write_text('[presets.broken]\ncredits = 1\nmodels = ["not-there"]\n')
     with pytest.raises(UnknownModel, match="not-there"):
         load_catalog(custom)
+
+
+def test_a_second_name_serves_the_same_preset_with_its_figures_and_is_never_the_default(catalog):
+    former, default = catalog.preset("bg-remover-int8"), catalog.default_preset()
+    same = ("models", "credits", "licence", "recipe", "measured")
+    assert [getattr(former, f) for f in same] == [getattr(default, f) for f in same]
+    assert former.measured["quality"] and not former.default  # the figures come along, the default mark does not
+    assert former.description != default.description
+
+
+def test_a_second_name_for_an_unknown_preset_or_for_another_second_name_is_a_catalog_error(tmp_path):
+    from bgremover.inference.catalog import parse_catalog
+
+    with pytest.raises(UnknownModel, match="'old' is the same as 'gone'"):
+        parse_catalog({"presets": {"old": {"same_as": "gone"}}})
+    chained = {"a": {"credits": 1, "models": ["m"]}, "b": {"same_as": "a"}, "c": {"same_as": "b"}}
+    with pytest.raises(UnknownModel, match="'c' is the same as 'b', which is not a preset of its own"):
+        parse_catalog({"models": {}, "presets": chained})

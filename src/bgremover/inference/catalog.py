@@ -155,7 +155,14 @@ def _model_from(model_id: str, d: dict[str, Any]) -> ModelSpec:
     )
 
 
-def _preset_from(name: str, d: dict[str, Any]) -> Preset:
+def _preset_from(name: str, d: dict[str, Any], tables: dict[str, Any]) -> Preset:
+    """``same_as = "OTHER"``: a second name for OTHER (its models, recipe, price and figures; never the default),
+    so that a renamed preset keeps answering without a copy of its figures to keep in step."""
+    if "same_as" in d:
+        target = tables.get(d["same_as"])
+        if target is None or "same_as" in target:
+            raise UnknownModel(f"preset {name!r} is the same as {d['same_as']!r}, which is not a preset of its own")
+        d = {**target, "description": d.get("description", target.get("description", "")), "default": False}
     return Preset(
         name=name,
         credits=int(d["credits"]),
@@ -176,7 +183,8 @@ def parse_catalog(data: dict[str, Any]) -> Catalog:
             if v["derived_from"] not in models:
                 raise UnknownModel(f"model {k!r} is derived from unknown model {v['derived_from']!r}")
             models[k] = _derived_from(k, v, models[v["derived_from"]])
-    presets = {k: _preset_from(k, v) for k, v in data.get("presets", {}).items()}
+    tables = data.get("presets", {})
+    presets = {k: _preset_from(k, v, tables) for k, v in tables.items()}
     return Catalog(models=models, presets=presets, baselines=dict(data.get("baselines", {})))
 
 
