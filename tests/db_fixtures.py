@@ -16,12 +16,15 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def _postgres_reachable() -> bool:
+    engine = make_engine(PG_URL, connect_args={"connect_timeout": 2})
     try:
-        with make_engine(PG_URL, connect_args={"connect_timeout": 2}).connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return True
     except Exception:
         return False
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.scaleout)])

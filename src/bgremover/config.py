@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     # service
     data_dir: Path = Path("./data")
     database_url: str | None = None  # default: sqlite in data_dir
+    # PostgreSQL connections per process: kept open, opened at peaks, and how long a request waits past both.
+    # A fleet holds at most processes x (pool + overflow); keep that under the server's max_connections.
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=5, ge=0)
+    db_pool_timeout_s: float = Field(default=30.0, gt=0)
     queue_url: str | None = None  # default: huey SqliteStorage in data_dir; redis://... for scale-out
     result_store: str | None = None  # "local" (default embedded) or "database"
     workers: int = 0  # worker processes `serve` starts; 0: picked from the cores (jobs/cores.py)

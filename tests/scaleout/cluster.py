@@ -34,6 +34,8 @@ def scaleout_env(data_dir: Path, schema: PgSchema, redis_ns: RedisNamespace, **o
         "BGREMOVER_FETCH_ALLOW_NETWORKS": "127.0.0.1/32",
         "BGREMOVER_ONNX_THREADS": "1",
         "BGREMOVER_FETCH_MIN_BYTES_PER_S": "0",  # tests trickle a 1 KB photo over seconds to hold a task
+        # Two fleets run at once (pytest -n 2) on a server of max_connections 100: 2 connections per process
+        "BGREMOVER_DB_POOL_SIZE": "1", "BGREMOVER_DB_MAX_OVERFLOW": "1",
     }
     env.update(overrides)
     return env

@@ -10,6 +10,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -80,6 +81,34 @@ class PgSchema:
                               "WHERE pid <> pg_backend_pid() AND application_name = :name"), {"name": self.name})
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE'))
         self._admin.dispose()
+
+
+class ConnectionWatch:
+    """While open, samples how many PostgreSQL connections carry ``application_name`` (a fleet's schema name);
+    :attr:`peak` is the most seen at once. Its own sampling connection is not counted."""
+
+    def __init__(self, application_name: str) -> None:
+        self.name, self.peak = application_name, 0
+        self._engine = make_engine(PG_URL, pool_size=1, max_overflow=0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        with self._engine.connect() as conn:
+            while not self._stop.wait(0.02):
+                n = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                                 {"name": self.name}).scalar_one()
+                conn.rollback()  # a fresh snapshot of pg_stat_activity each time
+                self.peak = max(self.peak, int(n))
+
+    def __enter__(self) -> ConnectionWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self._engine.dispose()
 
 
 class RedisNamespace:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bgremover.service.credits import ledger_sum
 from bgremover.store.tables import accounts, ledger_entries, tasks
 from scaleout.cluster import FAST
+from scaleout.services import ConnectionWatch
 from web.service_process import poll_task
 
 pytestmark = [pytest.mark.scaleout, pytest.mark.slow]
@@ -30,12 +31,15 @@ def test_forty_submissions_over_two_apis_against_25_credits(make_cluster, images
         with (api1 if i % 2 else api2).client(acc) as c:
             return c.post(ENDPOINT, json=body)
 
-    with ThreadPoolExecutor(20) as pool:
+    with ConnectionWatch(fleet.schema.name) as watch, ThreadPoolExecutor(20) as pool:
         answers = list(pool.map(submit, range(40)))
     codes = Counter(r.status_code for r in answers)
     assert codes == {202: 25, 402: 15}, codes
     assert {r.json()["error"]["code"] for r in answers if r.status_code == 402} == {"insufficient_credits"}
     accepted = [r.json()["task_id"] for r in answers if r.status_code == 202]
+    # 20 requests at once held no more connections than four processes' pools allow (1 + 1 each, cluster.py)
+    # and this test's own idle one: the fleet's share of PostgreSQL's max_connections is known in advance.
+    assert 0 < watch.peak <= 4 * 2 + 1, watch.peak
 
     with api1.client(acc) as c1, api2.client(acc) as c2:
         finals = [poll_task(c2 if i % 2 else c1, tid, timeout=120) for i, tid in enumerate(accepted)]

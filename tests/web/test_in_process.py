@@ -13,6 +13,7 @@ from bgremover.store.migrate import upgrade
 from bgremover.web.app import create_app
 
 TOKEN = "metrics-" + "s3cr3t" * 6
+UNKNOWN_KEY = {"Authorization": "Bearer aio_" + "0" * 40}  # well-formed, so it is looked up in the database
 
 
 @pytest.fixture
@@ -80,3 +81,29 @@ def test_health_and_readiness_stay_open_with_a_metrics_token(client_with):
     with client_with(metrics_token=TOKEN) as c:
         assert c.get("/healthz").status_code == 200
         assert c.get("/readyz").status_code in (200, 503)  # 503 only when a model is not fetched here
+
+
+@pytest.mark.scaleout
+def test_a_request_that_finds_every_postgresql_connection_busy_gets_a_503_not_a_hang(tmp_path):
+    """Past its pool and overflow a process waits ``db_pool_timeout_s`` for a connection, then answers 503
+    ``service_unavailable`` with Retry-After: the client retries, PostgreSQL never sees more connections."""
+    from scaleout.services import PgSchema, require_services
+
+    require_services()
+    schema = PgSchema()
+    settings = load_settings(data_dir=tmp_path / "data", database_url=schema.url, db_pool_size=1,
+                             db_max_overflow=0, db_pool_timeout_s=0.3)
+    settings.data_dir.mkdir(parents=True)
+    upgrade(schema.url)
+    app = create_app(settings)
+    try:
+        with TestClient(app) as c:
+            assert c.get("/billing/credits", headers=UNKNOWN_KEY).status_code == 401
+            with app.state.bg.db.engine.connect():  # the process's only connection, held elsewhere
+                r = c.get("/billing/credits", headers=UNKNOWN_KEY)
+            assert r.status_code == 503 and _error_code(r) == "service_unavailable", r.text
+            assert int(r.headers["retry-after"]) >= 1
+            assert c.get("/billing/credits", headers=UNKNOWN_KEY).status_code == 401
+    finally:
+        app.state.bg.db.dispose()
+        schema.drop()

@@ -1,7 +1,9 @@
 """Engines for the two supported databases, built from settings (never at import).
 
 SQLite (embedded): WAL, a generous busy timeout and ``BEGIN IMMEDIATE`` so concurrent writers queue up
-instead of failing on lock upgrade. PostgreSQL (scale-out): a plain pooled engine.
+instead of failing on lock upgrade. PostgreSQL (scale-out): a pooled engine with a hard cap per process, so that a
+fleet's connections add up to a known number (processes x (pool + overflow)) under PostgreSQL's max_connections;
+past the cap a request waits for a free connection instead of the server refusing a new one.
 """
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kw: Any) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5, pool_timeout: float = 30.0,
+                **kw: Any) -> Engine:
+    """The pool arguments apply to PostgreSQL only: SQLite's file needs no connection budget."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kw)
@@ -41,10 +45,12 @@ def make_engine(url: str, **kw: Any) -> Engine:
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kw)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+                         pool_timeout=pool_timeout, **kw)
 
 
 def engine_from_settings(settings: Settings) -> Engine:
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(settings.effective_database_url)
+    return make_engine(settings.effective_database_url, pool_size=settings.db_pool_size,
+                       max_overflow=settings.db_max_overflow, pool_timeout=settings.db_pool_timeout_s)

@@ -20,8 +20,14 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
-    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    command.upgrade(alembic_config(engine), revision)
+    if isinstance(url_or_engine, str):
+        engine = make_engine(url_or_engine)
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            engine.dispose()  # its pooled connection is not left open for the life of the process
+        return
+    command.upgrade(alembic_config(url_or_engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
