@@ -51,3 +51,17 @@ def test_table_lists_engines_ratios_and_stages() -> None:
     text = console.export_text()
     for word in ("bg-remover", "rembg-u2net", "2.00×", "predict", "encode"):
         assert word in text
+
+
+def test_the_table_has_a_time_ratio_against_each_rembg_model_and_names_the_memory_peer() -> None:
+    """bg-remover-fast is held to rembg u2netp and bg-remover to rembg u2net: both ratios must be on the row."""
+    console = Console(record=True, width=250)
+    print_report(console, RESULTS)
+    text = console.export_text()
+    assert "time × rembg-u2netp" in text and "time × rembg-u2net " in text and "memory × rembg-u2net " in text
+    ours = next(line for line in text.splitlines() if line.startswith("│ bg-remover"))
+    assert "0.67×" in ours and "2.00×" in ours  # 0.4 / 0.6 and 1.2 / 0.6; memory 1000 / 500 is 2.00× too
+    alone = Console(record=True, width=250)
+    print_report(alone, RESULTS[:2])  # only u2netp measured: every header names it, none claims u2net
+    only = alone.export_text()
+    assert "rembg-u2net " not in only and "memory × rembg-u2netp" in only

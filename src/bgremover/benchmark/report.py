@@ -69,24 +69,27 @@ def _ratio_cell(x: float | None, target: float = 1.0) -> str:
 
 
 def results_table(results: list[EngineResult], reference: str = REFERENCE) -> Table:
-    has_peer = any(r.kind == "rembg" for r in results)
+    """One time-ratio column per rembg model measured (``bg-remover-fast`` is judged against rembg u2netp, the
+    default against u2net: both are in the same row) and one memory column against the reference peer."""
+    peers = list(dict.fromkeys(r.engine for r in results if r.kind == "rembg"))
+    memory_ref = reference if reference in peers else (peers[0] if peers else reference)
     t = Table(title="Warm latency, bytes in → PNG bytes out (one process per engine)", title_justify="left")
     for col in ("engine", "size", "median s", "min–max s", "img/s", "peak RSS MB", "out KB"):
         t.add_column(col, justify="left" if col in ("engine", "size") else "right")
-    if has_peer:
-        t.add_column(f"time × {reference}", justify="right")
-        t.add_column(f"memory × {reference}", justify="right")
+    for peer in peers:
+        t.add_column(f"time × {peer}", justify="right")
+    if peers:
+        t.add_column(f"memory × {memory_ref}", justify="right")
     for r in results:
         s = r.summary
         cells = [r.engine, f"{r.workload} ({r.megapixels:.2f})", f"{s.median:.3f}", f"{s.min:.2f}–{s.max:.2f}",
                  f"{s.throughput:.2f}", f"{r.peak_rss_mb:.0f}", f"{r.out_bytes / 1024:.0f}"]
-        if has_peer:
-            peer = reference_for(results, r.workload, reference)
-            if r.kind == "rembg" or peer is None:
-                cells += ["–", "–"]
-            else:
-                q = ratios(r, peer)
-                cells += [_ratio_cell(q["time"]), _ratio_cell(q["memory"])]
+        same = {p.engine: p for p in results if p.kind == "rembg" and p.workload == r.workload}
+        for peer in peers:
+            cells.append("–" if r.kind == "rembg" or peer not in same else _ratio_cell(ratios(r, same[peer])["time"]))
+        if peers:
+            ref = reference_for(results, r.workload, memory_ref)
+            cells.append("–" if r.kind == "rembg" or ref is None else _ratio_cell(ratios(r, ref)["memory"]))
         t.add_row(*cells)
     return t
 
