@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +32,21 @@ def built(model_dir: Path, tmp_path_factory) -> Path:
     require((model_dir / "u2netp.onnx").is_file(), "u2netp is not fetched (run: bgremover models fetch u2netp)")
     out = tmp_path_factory.mktemp("int8-models")
     shutil.copy(model_dir / "u2netp.onnx", out / "u2netp.onnx")
+    for pid in (_a_dead_pid(), os.getppid()):  # a build killed outright, and a process that still runs
+        (out / f".{INT8.file}.{pid}.tmp").write_bytes(b"partial")
     derived.build(INT8, CATALOG, out, VerifiedFiles(out))
     return out
+
+
+def _a_dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()  # exited and reaped: no process has this pid now
+    return proc.pid
+
+
+def test_a_build_removes_the_partial_file_a_killed_build_left_and_only_that(built):
+    partials = sorted(p.name for p in built.glob(f".{INT8.file}.*.tmp"))
+    assert partials == [f".{INT8.file}.{os.getppid()}.tmp"]  # the dead build's is gone, the live one's stays
 
 
 def sample_rgb() -> np.ndarray:

@@ -95,6 +95,26 @@ def status(spec: ModelSpec, catalog: Catalog, model_dir: Path, verified: Verifie
     return "fetched" if verified.matches(path, digest) else "corrupt"
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def remove_stale_partials(dest: Path) -> None:
+    """Delete ``.NAME.PID.tmp`` files that a build killed outright (SIGKILL, power loss) left beside ``dest``;
+    a partial whose process still runs is another build in progress and stays."""
+    for tmp in dest.parent.glob(f".{dest.name}.*.tmp"):
+        pid = tmp.name[len(dest.name) + 2: -len(".tmp")]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            log.info("removed %s, left by a build that was killed", tmp.name)
+
+
 def build(spec: ModelSpec, catalog: Catalog, model_dir: Path, verified: VerifiedFiles) -> dict[str, Any]:
     """Quantize the (verified) source model into ``spec``'s file and record it; returns the manifest entry."""
     import onnx
@@ -109,6 +129,7 @@ def build(spec: ModelSpec, catalog: Catalog, model_dir: Path, verified: Verified
                          f"{source.id}")
     inputs = build_inputs(spec, catalog)
     dest = spec.file_path(model_dir)
+    remove_stale_partials(dest)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     started = time.perf_counter()
     try:
