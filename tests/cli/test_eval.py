@@ -155,3 +155,15 @@ def test_vs_cheaper_runs_the_next_cheaper_presets_and_says_whether_the_price_is_
     assert (cmp["a"], cmp["b"]) == ("preview", "bg-remover-fast")
     earned = cmp["bootstrap"]["earns_its_price"]
     assert ("earns its price over preview" if earned else "does not earn its price over preview") in res.output
+
+
+def test_peer_directories_with_the_same_name_get_labels_that_tell_them_apart(set_dir, tmp_path):
+    """``--compare fp32/dev --compare rembg/dev``: each row and comparison names its own peer, never "dev" twice."""
+    ours = peer_predictions(set_dir, tmp_path / "ours", shift=2)
+    fp32, rembg = (peer_predictions(set_dir, tmp_path / name / "dev", shift=s) for name, s in (("fp32", 5), ("rembg", 9)))
+    out_json = tmp_path / "cmp.json"
+    res = runner.invoke(app, ["eval", str(set_dir), "--pred-dir", str(ours), "--compare", str(fp32),
+                              "--compare", str(rembg), "--json", str(out_json)])
+    assert res.exit_code == 0, res.output
+    assert [r["label"] for r in json.loads(out_json.read_text())["results"]] == ["ours", "fp32/dev", "rembg/dev"]
+    assert "B = ours vs A = fp32/dev" in res.output and "B = ours vs A = rembg/dev" in res.output

@@ -117,8 +117,9 @@ def _evaluate(out: Console, err: Console, set_dir: Path, model: str | None, save
             ours = run_preset(eval_set, remover, name, save_dir=ours_dir, by=by, on_item=tracker(f"running {name}"))
             cheaper = [run_preset(eval_set, remover, p.name, by=by, on_item=tracker(f"running {p.name}"))
                        for p in (next_cheaper(remover.catalog, name) if vs_cheaper else [])]
-        peers = [score_predictions(eval_set, d, label=_label(d), missing=missing, by=by,
-                                   on_item=tracker(f"scoring {d}")) for d in compare]
+        labels = _labels(compare)
+        peers = [score_predictions(eval_set, d, label=labels[i], missing=missing, by=by,
+                                   on_item=tracker(f"scoring {d}")) for i, d in enumerate(compare)]
 
     results = [ours, *cheaper, *peers]
     out.print(overall_table(results, title=f"{eval_set.root} ({len(eval_set)} items{part})"))
@@ -174,5 +175,12 @@ def _price_line(cheaper: str, ours: str, boot: dict[str, Any]) -> str:
     return f"[red]{escape(ours)} does not earn its price over {escape(cheaper)}[/red]: {escape(why)}."
 
 
-def _label(path: Path) -> str:
-    return path.resolve().name or str(path)
+def _labels(paths: list[Path]) -> list[str]:
+    """Each peer directory's name, or as many of its last parts as tell it apart from the others
+    (``rembg/dev`` and ``fp32/dev``, not ``dev`` twice)."""
+    parts = [p.resolve().parts for p in paths]
+    for depth in range(1, max((len(p) for p in parts), default=1) + 1):
+        labels = ["/".join(p[-depth:]) or str(path) for p, path in zip(parts, paths)]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [str(p) for p in paths]
