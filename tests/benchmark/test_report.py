@@ -65,3 +65,13 @@ def test_the_table_has_a_time_ratio_against_each_rembg_model_and_names_the_memor
     print_report(alone, RESULTS[:2])  # only u2netp measured: every header names it, none claims u2net
     only = alone.export_text()
     assert "rembg-u2net " not in only and "memory × rembg-u2netp" in only
+
+
+def test_a_log_wide_table_keeps_every_engine_name_and_peer_whole() -> None:
+    """``bench`` writes logs 160 columns wide: the longest preset name and both peers' headers fit unclipped."""
+    rows = [result("bg-remover-fast-fp32", "bgremover", [0.2, 0.18, 0.44], 448), *RESULTS[1:]]
+    console = Console(record=True, width=160)
+    print_report(console, rows)
+    text = console.export_text()
+    assert "bg-remover-fast-fp32" in text and "…" not in text
+    assert "time × rembg-u2netp" in text and "memory × rembg-u2net" in text

@@ -74,8 +74,9 @@ def results_table(results: list[EngineResult], reference: str = REFERENCE) -> Ta
     peers = list(dict.fromkeys(r.engine for r in results if r.kind == "rembg"))
     memory_ref = reference if reference in peers else (peers[0] if peers else reference)
     t = Table(title="Warm latency, bytes in → PNG bytes out (one process per engine)", title_justify="left")
-    for col in ("engine", "size", "median s", "min–max s", "img/s", "peak RSS MB", "out KB"):
-        t.add_column(col, justify="left" if col in ("engine", "size") else "right")
+    t.add_column("engine", no_wrap=True)  # the name is the point of the row: other columns wrap first
+    for col in ("size", "median s", "min–max s", "img/s", "peak RSS MB", "out KB"):
+        t.add_column(col, justify="left" if col == "size" else "right")
     for peer in peers:
         t.add_column(f"time × {peer}", justify="right")
     if peers:

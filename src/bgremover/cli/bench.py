@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
         from bgremover.errors import BgRemoverError
         from bgremover.pipeline.remover import Remover
 
-        console = Console(width=None if sys.stdout.isatty() else 132)  # logs keep whole rows
+        console = Console(width=None if sys.stdout.isatty() else 160)  # logs keep whole rows (a ratio column per peer)
         err = Console(stderr=True)
         size_list = parse_sizes(sizes)
         if service is not None:
