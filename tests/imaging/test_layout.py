@@ -85,3 +85,18 @@ def test_fit_megapixels_never_enlarges():
     assert fit_megapixels(2400, 1600, 0.25) == (612, 408)
     assert fit_megapixels(960, 640, 4.0) == (960, 640)
     assert fit_megapixels(960, 640, None) == (960, 640)
+
+
+def test_a_faint_edge_the_stored_matte_keeps_moves_with_the_subject_and_the_reported_box_keeps_its_size():
+    """A column at alpha 0.0499 is stored as 13/255, above the 5 % the X-Foreground-* headers count: placement must
+    count it too, or a move to the canvas edge pushes it off and the reported width shrinks by one pixel."""
+    from bgremover.imaging.compose import foreground_box, to_alpha8
+
+    fg, alpha = scene()
+    t, b, left, right = subject_box(alpha)
+    alpha[t:b, left - 1] = 0.0499
+    before = foreground_box(to_alpha8(alpha))
+    _, moved = place_subject(fg, alpha, None, (0.0, 1.0))
+    after = foreground_box(to_alpha8(moved))
+    assert after[1] == 0 and after[0] + after[3] == alpha.shape[0]  # bottom-left
+    assert after[2:] == before[2:]  # same width and height as the headers reported before the move

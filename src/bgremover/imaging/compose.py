@@ -43,8 +43,11 @@ def parse_color(text: str) -> tuple[int, int, int, int]:
 
 def subject_box(alpha: np.ndarray, margin: int = 0, threshold: float = 0.05) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) of the pixels above threshold, grown by margin and clipped to the
-    image, or None when nothing is above it. Bottom and right are exclusive, as in slicing."""
-    mask = alpha > threshold
+    image, or None when nothing is above it. Bottom and right are exclusive, as in slicing.
+
+    Judged on the 8-bit matte a result stores (a float alpha of 0.0499 is stored as 13/255, above 5 %), so the box
+    that crops or places the subject is the box the X-Foreground-* headers report of the result."""
+    mask = to_alpha8(alpha).astype(np.float32) / np.float32(255.0) > threshold
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
