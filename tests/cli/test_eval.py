@@ -160,7 +160,8 @@ def test_vs_cheaper_runs_the_next_cheaper_presets_and_says_whether_the_price_is_
 def test_peer_directories_with_the_same_name_get_labels_that_tell_them_apart(set_dir, tmp_path):
     """``--compare fp32/dev --compare rembg/dev``: each row and comparison names its own peer, never "dev" twice."""
     ours = peer_predictions(set_dir, tmp_path / "ours", shift=2)
-    fp32, rembg = (peer_predictions(set_dir, tmp_path / name / "dev", shift=s) for name, s in (("fp32", 5), ("rembg", 9)))
+    fp32 = peer_predictions(set_dir, tmp_path / "fp32" / "dev", shift=5)
+    rembg = peer_predictions(set_dir, tmp_path / "rembg" / "dev", shift=9)
     out_json = tmp_path / "cmp.json"
     res = runner.invoke(app, ["eval", str(set_dir), "--pred-dir", str(ours), "--compare", str(fp32),
                               "--compare", str(rembg), "--json", str(out_json)])
