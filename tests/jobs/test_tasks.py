@@ -42,11 +42,11 @@ def jobs(tmp_path, remover):
     jobs.context().db.dispose()
 
 
-def _submit(jobs, data: bytes, fmt: str = "png"):
+def _submit(jobs, data: bytes, fmt: str = "png", model: str = "bg-remover-fast"):
     ctx = jobs.context()
     acc = make_account(ctx.db, 2)
     task, _ = submit_task(ctx.db, ctx.blobs, jobs.queue, ctx.settings, account_id=acc, credits_cost=1,
-                          request=TaskRequest(model="bg-remover-fast", output_format=fmt, input_data=data))
+                          request=TaskRequest(model=model, output_format=fmt, input_data=data))
     return acc, task
 
 
@@ -169,7 +169,8 @@ def test_a_full_database_fails_the_task_with_storage_full_and_charges_nothing(jo
     jobs = jobs_on_a_small_disk
     ctx = jobs.context()
     assert isinstance(ctx.blobs, DatabaseResultStore)
-    acc, task = _submit(jobs, noisy_jpeg((1200, 800)))  # a cut-out of about 1.7 MB
+    # fp32 U²-Net-p keeps most of the noise: a cut-out of about 1.7 MB (the int8 copy's is 0.4 MB, which would fit)
+    acc, task = _submit(jobs, noisy_jpeg((1200, 800)), model="bg-remover-fast-fp32")
     fill(ctx.settings.data_dir, leave=512 * 1024)  # room for recording the failure, not for the cut-out
     run_task(ctx, task.id)
     failed = get_task(ctx.db, task.id)
@@ -234,3 +235,20 @@ def test_a_full_postgres_database_fails_the_task_with_storage_full_and_charges_n
             assert "could not extend file" in caplog.text, "the operator is told what happened"
         finally:
             ctx.db.dispose()
+
+
+def test_a_task_that_succeeds_on_a_disk_too_full_to_delete_its_upload_stays_succeeded_and_billed(
+        jobs_on_a_small_disk, caplog):
+    """The int8 copy's cut-out of the noisy photo (about 0.4 MB) fits in the 512 KiB left, and then there is no room
+    even to delete the upload. The outcome is already recorded: the task stays succeeded and charged once, its
+    result is served, run_task returns (no retry of a finished task), and the operator reads what was left."""
+    jobs = jobs_on_a_small_disk
+    ctx = jobs.context()
+    acc, task = _submit(jobs, noisy_jpeg((1200, 800)))
+    fill(ctx.settings.data_dir, leave=512 * 1024)
+    run_task(ctx, task.id)
+    done = get_task(ctx.db, task.id)
+    assert (done.status, done.credits_charged) == ("succeeded", 1), done.error_message
+    assert ctx.blobs.get(done.result_key)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert credits.balance(ctx.db, account_id=acc).credits == 1
+    assert f"its upload {task.input_key} was left in the store" in caplog.text  # the premise: the delete failed

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from bgremover.config import Settings
-from bgremover.errors import BgRemoverError, ModelError
+from bgremover.errors import BgRemoverError, ModelError, StorageFull
 from bgremover.pipeline.remover import CutoutOptions
 from bgremover.service import lifecycle
 from bgremover.service.cutouts import (
@@ -140,4 +140,8 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
     finally:
         keeper.stopped.set()
     if finished and task.input_key:
-        ctx.blobs.delete(task.input_key)
+        try:
+            ctx.blobs.delete(task.input_key)
+        except StorageFull:  # the outcome is recorded and billed; a disk too full to delete is the operator's to fix
+            log.warning("task %s: its upload %s was left in the store: no space to delete it", task.id,
+                        task.input_key, extra={"task_id": task.id})
