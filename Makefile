@@ -23,7 +23,7 @@ run: install
 	$(BIN)/bgremover serve
 
 test-models: install
-	$(BIN)/bgremover models fetch u2netp u2net u2net-int8  # u2netp for most tests; u2net-int8 (built here, minutes) for the default preset
+	$(BIN)/bgremover models fetch u2netp u2netp-int8 u2net u2net-int8  # the two 1-credit presets run the int8 copies (built here: seconds, minutes)
 
 # Debian's Chromium for the browser tests (never a downloaded browser); needs root or sudo once.
 browser-deps:

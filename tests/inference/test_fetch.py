@@ -70,16 +70,17 @@ def test_accepting_the_licence_lets_the_fetch_go_on_to_the_download(tmp_path):
         fetcher.fetch("isnet-imgly")
 
 
-def test_default_fetch_is_what_the_presets_need_without_opt_in_licences_and_only_the_defaults_int8_copy(tmp_path):
+def test_default_fetch_is_what_the_presets_need_without_opt_in_licences_int8_copies_included(tmp_path):
     plain = ModelFetcher(CATALOG, tmp_path).default_ids()
-    assert {"u2netp", "u2net"} <= set(plain)
+    assert {"u2netp", "u2net", "u2net-int8", "u2netp-int8"} <= set(plain)  # the two 1-credit presets run int8
     assert all(CATALOG.model(m).licence_key is None for m in plain)
     derived = {m for m in CATALOG.models if CATALOG.model(m).derived_from}
-    defaults = set(CATALOG.default_preset().models)
-    assert defaults & derived and defaults <= set(plain)  # the default runs an int8 copy: a plain fetch builds it
-    assert derived & set(plain) == defaults & derived  # any other int8 copy is built on request only
-    needed = {m for p in CATALOG.presets.values() for m in p.models}
-    assert set(ModelFetcher(CATALOG, tmp_path, accept_licenses=["agpl-3.0"]).default_ids()) == needed
+    served = {m for p in CATALOG.presets.values() for m in p.models}
+    assert derived & set(plain) == derived & served  # an int8 copy no preset runs is built on request only
+    for p in plain:  # a derived model comes after the model it is built from
+        source = CATALOG.model(p).derived_from
+        assert source is None or plain.index(source) < plain.index(p), plain
+    assert set(ModelFetcher(CATALOG, tmp_path, accept_licenses=["agpl-3.0"]).default_ids()) == served
 
 
 def test_all_leaves_out_only_the_models_whose_licence_is_not_accepted(tmp_path):

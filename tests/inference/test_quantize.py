@@ -80,12 +80,13 @@ def test_the_int8_copy_has_int8_weights_and_keeps_the_recipes_layers_in_fp32(bui
     ops = {n.op_type for n in model.graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
     int8_weights = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims) == 4]
-    assert len(int8_weights) > 100  # all but the kept convolutions (u2netp has 119)
+    assert len(int8_weights) == 119 - 33  # all but the kept convolutions (u2netp has 119)
     kept = fp32_nodes(onnx.load(str(built / "u2netp.onnx")), INT8.quantize)
-    assert len(kept) == 9  # the first conv, six side outputs, decoder stage 2d's last conv and the fusion conv
+    # the first conv, encoder stages 4-6 (24), six side outputs, decoder stage 2d's last conv and the fusion conv
+    assert len(kept) == 33
     fp32_convs = [n for n in model.graph.node if n.op_type == "Conv" and n.name in kept]
     float_inits = {t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT}
-    assert len(fp32_convs) == 9 and all(n.input[1] in float_inits for n in fp32_convs)
+    assert len(fp32_convs) == 33 and all(n.input[1] in float_inits for n in fp32_convs)
 
 
 def test_the_int8_map_is_close_to_fp32_on_the_shipped_sample_photo(built):
@@ -113,7 +114,9 @@ def test_the_manifest_records_what_was_built_so_another_machine_can_build_the_sa
     assert entry["onnxruntime"] == ort.__version__ and entry["onnx"] == onnx.__version__
     assert [c["name"] for c in entry["calibration"]] == [p.name for p in calibration_photos()]
     assert all(c["sha256"] == sha256_file(p) for c, p in zip(entry["calibration"], calibration_photos()))
-    assert entry["recipe"]["precision"] == "int8" and entry["recipe"]["keep_fp32"] == ["side*", "outconv.*", "2258"]
+    assert entry["recipe"]["precision"] == "int8" and entry["recipe"]["keep_fp32"] == list(INT8.quantize.keep_fp32)
+    kept = entry["recipe"]["keep_fp32"]
+    assert kept[:3] == ["side*", "outconv.*", "2258"] and len(kept) == 27  # and encoder stages 4-6's 24
     assert derived.status(INT8, CATALOG, built, VerifiedFiles(built)) == "fetched"
 
 
@@ -171,7 +174,6 @@ def test_an_int8_model_that_was_never_built_says_how_to_build_it(tmp_path):
 def test_a_preset_runs_the_precision_its_models_name(built):
     from bgremover import Remover
     from bgremover.config import load_settings
-    from bgremover.inference.catalog import Preset
 
     default, fp32 = CATALOG.default_preset(), CATALOG.preset("bg-remover-fp32")
     assert default.name == "bg-remover" and default.models == ("u2net-int8",)  # int8, shown level on dev and dev-large
@@ -179,13 +181,11 @@ def test_a_preset_runs_the_precision_its_models_name(built):
     assert default.recipe == fp32.recipe  # the same edges and colours: only the model's precision differs
     former = CATALOG.preset("bg-remover-int8")  # the int8 preset's name before it became the default
     assert (former.models, former.recipe) == (default.models, default.recipe)
-    fast = CATALOG.preset("bg-remover-fast")
-    fast_int8 = Preset(name="fast-int8", credits=1, description="", models=("u2netp-int8",), licence="Apache-2.0",
-                       recipe=fast.recipe)
-    catalog = dataclasses.replace(CATALOG, presets={**CATALOG.presets, "fast-int8": fast_int8})
+    fast, fast_fp32 = CATALOG.preset("bg-remover-fast"), CATALOG.preset("bg-remover-fast-fp32")
+    assert (fast.models, fast_fp32.models) == (("u2netp-int8",), ("u2netp",)) and fast.recipe == fast_fp32.recipe
     sample = calibration_photos()[-1].read_bytes()
-    for preset, model in (("fast-int8", "u2netp-int8"), ("bg-remover-fast", "u2netp")):
-        remover = Remover(load_settings(model_dir=built), catalog=catalog)
+    for preset, model in (("bg-remover-fast", "u2netp-int8"), ("bg-remover-fast-fp32", "u2netp")):
+        remover = Remover(load_settings(model_dir=built), catalog=CATALOG)
         remover.remove(sample, model=preset)
         assert set(remover.registry._loaded) == {(model, None)}
     assert remover.registry.get("u2netp-int8").spec.sha256 == sha256_file(built / INT8.file)

@@ -21,15 +21,15 @@ def test_a_variant_names_maps_weights_rule_and_refine_parameters(sweep):
 
 def test_cached_maps_score_as_the_fast_preset_does(sweep, tmp_path):
     set_dir = write_synthetic_set(tmp_path / "set")
-    sweep.cache_maps(set_dir, tmp_path / "maps", ["u2netp"], flip=True)
-    assert any(p.name.endswith(".u2netp~.npy") for p in (tmp_path / "maps").iterdir())
+    sweep.cache_maps(set_dir, tmp_path / "maps", ["u2netp-int8"], flip=True)
+    assert any(p.name.endswith(".u2netp-int8~.npy") for p in (tmp_path / "maps").iterdir())
 
-    # bg-remover-fast is u2netp, unmirrored, guided filter at 480 px with eps 1e-4
-    swept = sweep.score_variant(set_dir, tmp_path / "maps", "u2netp | eps=1e-4")
+    # bg-remover-fast is u2netp's int8 copy, unmirrored, guided filter at 480 px with eps 1e-4
+    swept = sweep.score_variant(set_dir, tmp_path / "maps", "u2netp-int8 | eps=1e-4")
     evaluated = sweep.headline(run_preset(load_eval_set(set_dir), Remover(), "bg-remover-fast").aggregate)
     assert swept == pytest.approx(evaluated, abs=1e-12)
 
-    mirrored = sweep.score_variant(set_dir, tmp_path / "maps", "u2netp~ | eps=1e-4")
+    mirrored = sweep.score_variant(set_dir, tmp_path / "maps", "u2netp-int8~ | eps=1e-4")
     assert mirrored != pytest.approx(evaluated, abs=1e-12)  # the mirrored run is a different map
 
 

@@ -86,16 +86,15 @@ class ModelFetcher:
         return "fetched" if self.verified.matches(path, spec.sha256) else "corrupt"
 
     def default_ids(self) -> list[str]:
-        """The models every preset that may be served needs (licences not accepted leave their presets out).
-
-        int8 copies are built for the default preset only: building one takes minutes and GBs of memory
-        (``bgremover models fetch u2netp-int8`` builds another on request)."""
-        default = self.catalog.default_preset().name
+        """The models every preset that may be served needs (licences not accepted leave their presets out),
+        int8 copies included: ``bg-remover`` and ``bg-remover-fast`` run them, so a plain fetch builds them
+        (U²-Net's in minutes, U²-Net-p's in seconds)."""
         ids: list[str] = []
         for preset in self.catalog.presets_by_credits():
             specs = [self.catalog.model(m) for m in preset.models]
-            if all(self.licence_ok(s) and (s.derived_from is None or preset.name == default) for s in specs):
-                ids += [s.id for s in specs if s.id not in ids]
+            if all(self.licence_ok(s) for s in specs):
+                for s in specs:  # a model's source before it, so the list reads in the order things are done
+                    ids += [m for m in (s.derived_from, s.id) if m is not None and m not in ids]
         return ids
 
     def fetchable_ids(self) -> tuple[list[str], list[str]]:

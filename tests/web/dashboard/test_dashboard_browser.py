@@ -184,7 +184,7 @@ def test_the_decision_panel_lists_every_public_model_cheapest_first(browser, ser
     assert ids.index("zz-middle-test") < ids.index("aa-premium-test")  # by credits, not by name
     fast = page.locator("article[data-model='bg-remover-fast']")
     fast.locator("details.raw summary").click()
-    assert all(t in fast.inner_text() for t in ("u2netp.onnx", "Apache-2.0", "available", "png, webp"))
+    assert all(t in fast.inner_text() for t in ("u2netp-int8.onnx", "Apache-2.0", "available", "png, webp"))
     middle = page.locator("article[data-model='zz-middle-test']")  # figures from the catalog's measured table
     middle.locator("details.raw summary").click()
     figures = middle.locator("table.figures").inner_text()
