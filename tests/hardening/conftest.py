@@ -14,7 +14,9 @@ from conftest import require
 from web.images import ImageServer, photo_bytes
 from web.service_process import ServiceProcess, embedded_env
 
-FAST = "bg-remover-fast"  # u2netp: these tests are about the service, not the model
+# fp32 u2netp: these tests are about the service, not the model. They copy and corrupt u2netp.onnx itself, and the
+# encode-kill test needs fp32's large cut-out of a noise photo (the int8 copy cuts most of the noise away).
+FAST = "bg-remover-fast-fp32"
 HARDENING_ENV = {
     "BGREMOVER_TASK_LEASE_S": "3",
     "BGREMOVER_FETCH_TIMEOUT_S": "4",

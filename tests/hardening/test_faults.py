@@ -198,7 +198,7 @@ def test_model_file_corrupted_on_disk(own_model_dir: Path, tmp_path: Path, image
     svc = start_service(tmp_path / "svc", BGREMOVER_MODEL_DIR=str(own_model_dir))
     try:
         acc = svc.new_account(5)
-        body = {"image": image_host.url("photo.jpg"), "model": "bg-remover-fast-fp32"}  # runs the file flipped here
+        body = {"image": image_host.url("photo.jpg"), "model": FAST}
         with svc.client(acc) as c:
             finals = [poll_task(c, c.post(ENDPOINT, json=body).json()["task_id"]) for _ in range(2)]
             for f in finals:
