@@ -1,7 +1,7 @@
 """A real ``bgremover serve`` speaking remove.bg's protocol, real photos, and helpers to read its answers.
 
-The server's default model is ``bg-remover-fast`` (u2netp): remove.bg's protocol has no model field, so the
-endpoint's default is what runs. Photos: the packaged sample (a vase on a table), and images made from it here.
+The server's default model is ``bg-remover-fast`` (U²-Net-p's int8 copy): remove.bg's protocol has no model field,
+so the endpoint's default is what runs. Photos: the packaged sample (a vase on a table), and images made from it here.
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from PIL import Image
 
 from web.images import ImageServer
 from web.service_process import Account, ServiceProcess
+
+FAST = "bg-remover-fast"  # the product's fast preset (the hardening tests' default is its fp32 form)
 
 SAMPLE = Path(__file__).resolve().parents[3] / "src" / "bgremover" / "assets" / "sample.jpg"
 ENDPOINT = "/v1.0/removebg"
@@ -77,7 +79,8 @@ def balance(svc: ServiceProcess, acc: Account) -> dict:
 @pytest.fixture(scope="session")
 def removebg_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     require_u2netp()
-    svc = start_service(tmp_path_factory.mktemp("removebg"), workers=1, BGREMOVER_MAX_IMAGE_BYTES=str(8_000_000))
+    svc = start_service(tmp_path_factory.mktemp("removebg"), workers=1, BGREMOVER_MAX_IMAGE_BYTES=str(8_000_000),
+                        BGREMOVER_DEFAULT_MODEL=FAST)
     yield svc
     svc.stop()
 
@@ -86,6 +89,7 @@ def removebg_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servi
 def api_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """No workers: tasks stay queued, so the synchronous wait runs out; 4 submissions and 4 reads a minute per key."""
     svc = start_service(tmp_path_factory.mktemp("removebg-api"), workers=0, BGREMOVER_REMOVEBG_WAIT_S="1",
+                        BGREMOVER_DEFAULT_MODEL=FAST,
                         BGREMOVER_RATE_LIMIT_PER_MINUTE="4", BGREMOVER_READ_RATE_LIMIT_PER_MINUTE="4")
     yield svc
     svc.stop()
