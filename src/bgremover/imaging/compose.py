@@ -47,12 +47,17 @@ def subject_box(alpha: np.ndarray, margin: int = 0, threshold: float = 0.05) -> 
 
     Judged on the 8-bit matte a result stores (a float alpha of 0.0499 is stored as 13/255, above 5 %), so the box
     that crops or places the subject is the box the X-Foreground-* headers report of the result."""
-    mask = to_alpha8(alpha).astype(np.float32) / np.float32(255.0) > threshold
+    return subject_box8(to_alpha8(alpha), margin, threshold)
+
+
+def subject_box8(alpha8: np.ndarray, margin: int = 0, threshold: float = 0.05) -> tuple[int, int, int, int] | None:
+    """:func:`subject_box` of a uint8 matte (alpha8 / 255 above threshold)."""
+    mask = alpha8 > threshold * 255
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
         return None
     cols = np.flatnonzero(mask.any(axis=0))
-    h, w = alpha.shape
+    h, w = alpha8.shape
     return (max(0, int(rows[0]) - margin), min(h, int(rows[-1]) + 1 + margin),
             max(0, int(cols[0]) - margin), min(w, int(cols[-1]) + 1 + margin))
 
@@ -60,7 +65,7 @@ def subject_box(alpha: np.ndarray, margin: int = 0, threshold: float = 0.05) -> 
 def foreground_box(alpha8: np.ndarray) -> ForegroundBox:
     """(top, left, width, height) of the subject in a uint8 matte, as remove.bg's X-Foreground-* headers give it
     (alpha above 5 %); all zero when there is no subject. Measured on the 8-bit matte a result stores."""
-    box = subject_box(alpha8.astype(np.float32) / np.float32(255.0))
+    box = subject_box8(alpha8)
     if box is None:
         return 0, 0, 0, 0
     top, bottom, left, right = box

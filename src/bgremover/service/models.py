@@ -97,7 +97,7 @@ class ModelCatalog:
 
     def default_problem(self) -> ModelError | None:
         """Why the default preset cannot run on this endpoint, or None."""
-        return self.problem(self.catalog.default_preset(self.settings.default_model))
+        return self.problem(self.catalog.preset(self.default_name))
 
     def statuses(self) -> list[ModelStatus]:
         """Every public model, cheapest first (the order of ``GET /api/v1/models`` and the /models panel)."""

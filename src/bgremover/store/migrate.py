@@ -20,14 +20,12 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
-    if isinstance(url_or_engine, str):
-        engine = make_engine(url_or_engine)
-        try:
-            command.upgrade(alembic_config(engine), revision)
-        finally:
-            engine.dispose()  # its pooled connection is not left open for the life of the process
-        return
-    command.upgrade(alembic_config(url_or_engine), revision)
+    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    finally:
+        if engine is not url_or_engine:
+            engine.dispose()  # an engine made here: its pooled connection is not left open for the process's life
 
 
 def current_revision(engine: Engine) -> str | None:
